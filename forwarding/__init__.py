@@ -1,0 +1,52 @@
+"""forwarding: an intercom panel's call-forward rules, served with the HTTP API of BAS-IP panels."""
+
+import logging
+import os
+import uuid
+from contextlib import closing
+
+from flask import Flask
+
+from . import config, credentials
+from .repository import Repository
+
+
+def create_app(test_config=None):
+    """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
+    or `test_config` instead of the environment."""
+    app = Flask(__name__)
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.update(config.from_environment() if test_config is None else test_config)
+    app.json.sort_keys = False  # the contract fixes the order of every key
+    app.logger.setLevel(logging.INFO)
+
+    _prepare_database(app)
+
+    from . import api, cli, db
+
+    db.init_app(app)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    return app
+
+
+def _prepare_database(app):
+    """Create the database on first start; note the device serial; warn about the factory password.
+
+    The connection is closed before returning: under uWSGI without lazy-apps the app is loaded
+    before the workers fork, and an SQLite connection must not cross a fork.
+    """
+    path = app.config["DATABASE"]
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with closing(Repository.connect(path, app.config["BUSY_TIMEOUT_MS"])) as repo:
+        repo.initialize(
+            make_account=lambda: (credentials.DEFAULT_USERNAME, credentials.hash_password(credentials.DEFAULT_PASSWORD)),
+            make_serial=lambda: uuid.uuid4().hex[:16].upper(),
+        )
+        if not app.config["DEVICE_SERIAL"]:
+            app.config["DEVICE_SERIAL"] = repo.setting("device_serial")
+        if repo.account().is_default:
+            app.logger.warning(
+                "the account still has the factory password; change it with `forwarding set-password`"
+            )

@@ -1,0 +1,39 @@
+"""Settings: defaults in code, each overridable by an environment variable `FORWARDING_<NAME>`."""
+
+import os
+
+DEFAULTS = {
+    # The SQLite file; relative paths are taken from the working directory.
+    "DATABASE": os.path.join("instance", "forwarding.db"),
+    # Seconds a login token stays valid (the panel's 2 hours).
+    "TOKEN_LIFETIME": 7200,
+    # Most entries in one forward_entity_list (the panel's limit).
+    "MAX_ENTITIES": 8,
+    # Largest request body accepted, in bytes (Flask's own setting, 16 MiB).
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Milliseconds a writer waits for another worker's transaction before giving up.
+    "BUSY_TIMEOUT_MS": 30000,
+    # Seconds a verified Basic credential is remembered, so the slow hash runs once, not per request.
+    "BASIC_AUTH_CACHE_SECONDS": 60,
+    # Empty: a serial is made on first start and kept in the database.
+    "DEVICE_SERIAL": "",
+    "DEVICE_MODEL": "forwarding",
+    "FIRMWARE_VERSION": "1.0.0",
+}
+
+
+def from_environment(environ=os.environ, prefix="FORWARDING_"):
+    """The settings that `environ` overrides, converted to the type of their default."""
+    overrides = {}
+    for name, default in DEFAULTS.items():
+        raw = environ.get(prefix + name)
+        if raw is None:
+            continue
+        if isinstance(default, int):
+            try:
+                overrides[name] = int(raw)
+            except ValueError:
+                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}") from None
+        else:
+            overrides[name] = raw
+    return overrides

@@ -1,0 +1,217 @@
+"""The rules, the account, the tokens and the device settings, in one SQLite file.
+
+Plain `sqlite3`, no Flask: one `Repository` per connection, one connection per request.
+Every method that writes is one `BEGIN IMMEDIATE` transaction, so a request's changes are all
+on disk when it is answered (WAL with `synchronous=FULL`), or none of them are.
+"""
+
+import json
+import sqlite3
+from contextlib import contextmanager
+
+from . import messages
+
+INT64_MAX = 2**63 - 1
+
+SCHEMA_VERSION = 1
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS rules (
+        forward_number INTEGER PRIMARY KEY,  -- the rowid itself: the key and the order of every list
+        link_id INTEGER UNIQUE,              -- NULL for a rule that did not come from Link
+        entities TEXT NOT NULL               -- forward_entity_list as a JSON array, always used whole
+    )""",
+    # The link_id lists, in forward_number order, without visiting rules that have no link_id.
+    "CREATE INDEX IF NOT EXISTS rules_linked ON rules (forward_number) WHERE link_id IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        digest TEXT PRIMARY KEY,             -- SHA-256 of the token: the token itself is never stored
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        username TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        is_default INTEGER NOT NULL          -- 1 while the factory password is in use
+    )""",
+    """CREATE TABLE IF NOT EXISTS settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+_LIST_QUERIES = {
+    # (linked, descending) -> (count, page). Fixed text: no SQL is ever built from input.
+    (False, False): (
+        "SELECT count(*) FROM rules",
+        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number LIMIT ? OFFSET ?",
+    ),
+    (False, True): (
+        "SELECT count(*) FROM rules",
+        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number DESC LIMIT ? OFFSET ?",
+    ),
+    (True, False): (
+        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
+        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
+        " ORDER BY forward_number LIMIT ? OFFSET ?",
+    ),
+    (True, True): (
+        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
+        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
+        " ORDER BY forward_number DESC LIMIT ? OFFSET ?",
+    ),
+}
+
+
+class Account:
+    __slots__ = ("username", "password_hash", "is_default")
+
+    def __init__(self, username, password_hash, is_default):
+        self.username = username
+        self.password_hash = password_hash
+        self.is_default = bool(is_default)
+
+
+class Repository:
+    def __init__(self, connection):
+        self.db = connection
+
+    @classmethod
+    def connect(cls, path, busy_timeout_ms=30000):
+        # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
+        connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+        connection.execute("PRAGMA synchronous = FULL")
+        return cls(connection)
+
+    def close(self):
+        self.db.close()
+
+    @contextmanager
+    def _transaction(self, mode="IMMEDIATE"):
+        # IMMEDIATE takes the write lock up front, so a writer waits in the busy handler
+        # instead of failing with "database is locked" when it upgrades a read lock.
+        self.db.execute(f"BEGIN {mode}")
+        try:
+            yield self.db
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def initialize(self, make_account, make_serial):
+        """Create the schema if it is not there, and seed the account and the device serial.
+
+        `make_account()` returns `(username, password_hash)` and `make_serial()` a string; each
+        is called only when the database has none yet.
+        """
+        self.db.execute("PRAGMA journal_mode = WAL")
+        with self._transaction() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if db.execute("SELECT 1 FROM account").fetchone() is None:
+                db.execute(
+                    "INSERT INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, 1)",
+                    make_account(),
+                )
+            if db.execute("SELECT 1 FROM settings WHERE name = 'device_serial'").fetchone() is None:
+                db.execute("INSERT INTO settings (name, value) VALUES ('device_serial', ?)", (make_serial(),))
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def apply_link_items(self, items):
+        """Apply `(link_id, forward_number, entities)` items in order; one outcome string each.
+
+        A non-empty list creates or replaces the rule and gives it the link_id, removing any
+        other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
+        with). An empty list removes the rule. Each item sees the ones before it.
+        """
+        outcomes = []
+        with self._transaction() as db:
+            for link_id, number, entities in items:
+                existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+                if entities:
+                    db.execute(
+                        "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
+                        (number, link_id, json.dumps(entities)),
+                    )
+                    outcomes.append(messages.UPDATED if existed else messages.CREATED)
+                elif existed:
+                    db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                    outcomes.append(messages.DELETED)
+                else:
+                    outcomes.append(messages.ENTITY_NOT_FOUND)
+        return outcomes
+
+    def put_rule(self, number, entities):
+        """Create or replace one rule, keeping its link_id; an empty list removes it."""
+        with self._transaction() as db:
+            if not entities:
+                db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                return
+            text = json.dumps(entities)
+            if db.execute("UPDATE rules SET entities = ? WHERE forward_number = ?", (text, number)).rowcount == 0:
+                db.execute("INSERT INTO rules (forward_number, entities) VALUES (?, ?)", (number, text))
+
+    def delete_rules(self, numbers):
+        return self._delete_each("DELETE FROM rules WHERE forward_number = ?", numbers)
+
+    def delete_linked_rules(self, link_ids):
+        return self._delete_each("DELETE FROM rules WHERE link_id = ?", link_ids)
+
+    def _delete_each(self, statement, keys):
+        # One at a time, in order: a key repeated in one request finds nothing the second time.
+        with self._transaction() as db:
+            return [
+                messages.DELETED if db.execute(statement, (key,)).rowcount else messages.ENTITY_NOT_FOUND
+                for key in keys
+            ]
+
+    def list_rules(self, limit, page_number, descending=False, linked=False, link_id=None):
+        """`(total, rows)`: how many rules there are and one page of `(link_id, forward_number,
+        entities)`; `linked` keeps the rules that have a link_id, `link_id` only the one with it."""
+        offset = min((page_number - 1) * limit, INT64_MAX)
+        if link_id is not None:
+            row = self.db.execute(
+                "SELECT link_id, forward_number, entities FROM rules WHERE link_id = ?", (link_id,)
+            ).fetchone()
+            total, rows = (0, []) if row is None else (1, [row][offset:offset + limit])
+        else:
+            count, page = _LIST_QUERIES[linked, descending]
+            with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
+                total = db.execute(count).fetchone()[0]
+                rows = db.execute(page, (limit, offset)).fetchall()
+        return total, [(link_id, number, json.loads(text)) for link_id, number, text in rows]
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def add_token(self, digest, expires_at, now):
+        """Store a token's digest, and drop the tokens that have expired by `now`."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM tokens WHERE expires_at <= ?", (now,))
+            db.execute("INSERT INTO tokens (digest, expires_at) VALUES (?, ?)", (digest, expires_at))
+
+    def token_owner(self, digest, now):
+        """The account's username if the token with this digest is valid at `now`, else None."""
+        row = self.db.execute(
+            "SELECT account.username FROM tokens, account WHERE tokens.digest = ? AND tokens.expires_at > ?",
+            (digest, now),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    # -- the account and the settings ----------------------------------------------------------
+
+    def account(self):
+        row = self.db.execute("SELECT username, password_hash, is_default FROM account").fetchone()
+        return None if row is None else Account(*row)
+
+    def set_account(self, username, password_hash, is_default=False):
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, ?)",
+                (username, password_hash, int(is_default)),
+            )
+
+    def setting(self, name):
+        row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]

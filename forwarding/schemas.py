@@ -1,0 +1,196 @@
+"""What a valid request is: the marshmallow schemas that every body, query and path goes through.
+
+The fields check types strictly (an integer is a JSON integer: not `"101"`, `101.0`, `true` or
+`null`) and report one of two codes, MISSING or WRONG_TYPE; `describe` turns the first problem,
+in the order the request is read, into the panel's message.
+"""
+
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow.experimental.context import Context
+
+from . import messages
+from .config import DEFAULTS
+from .patterns import is_forward_entity
+from .repository import INT64_MAX
+
+MISSING = "missing"
+WRONG_TYPE = "wrong_type"
+_CODES = {"required": MISSING, "null": WRONG_TYPE, "invalid": WRONG_TYPE, "validator_failed": WRONG_TYPE}
+
+_ASCII_DIGITS = re.compile(r"[0-9]{1,25}")
+
+
+def limits(max_entities):
+    """The limits in force while loading; `with limits(...): schema.load(data)`."""
+    return Context({"max_entities": max_entities})
+
+
+def _max_entities():
+    return Context.get({}).get("max_entities", DEFAULTS["MAX_ENTITIES"])
+
+
+class Int64(fields.Integer):
+    """An integer 1 .. 2**63-1, given as a JSON integer."""
+
+    default_error_messages = _CODES
+
+    @staticmethod
+    def accepts(value):
+        # `type(...) is int` and not isinstance: a bool is an int to Python, not to the panel.
+        return type(value) is int and 0 < value <= INT64_MAX
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not self.accepts(value):
+            raise self.make_error("invalid")
+        return value
+
+
+class DigitString(fields.Integer):
+    """An integer 1 .. `maximum` written in ASCII digits: a query parameter or a path segment."""
+
+    default_error_messages = _CODES
+
+    def __init__(self, maximum=INT64_MAX, **kwargs):
+        super().__init__(**kwargs)
+        self.maximum = maximum
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is str and _ASCII_DIGITS.fullmatch(value) and 0 < int(value) <= self.maximum:
+            return int(value)
+        raise self.make_error("invalid")
+
+
+class _CheckedList(fields.List):
+    """A JSON array checked whole by `accepts`: any bad entry makes the list itself wrong."""
+
+    default_error_messages = _CODES
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not self.accepts(value):
+            raise self.make_error("invalid")
+        return value
+
+
+class EntityList(_CheckedList):
+    """forward_entity_list: up to the panel's limit of entries, each matching a pattern."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), **kwargs)
+
+    @staticmethod
+    def accepts(value):
+        return type(value) is list and len(value) <= _max_entities() and all(map(is_forward_entity, value))
+
+
+class IdList(_CheckedList):
+    """uid_items or link_ids: integers in the range of Int64."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Int64(), **kwargs)
+
+    @staticmethod
+    def accepts(value):
+        return type(value) is list and all(map(Int64.accepts, value))
+
+
+class ItemList(fields.List):
+    """list_items: objects of `schema`, loaded as tuples of its fields' values in its order.
+
+    A Link push carries tens of thousands of items, so each item's fields are checked with
+    their `accepts` directly instead of through a full nested load; the first problem is
+    reported as `{index: {field: [code]}}`, as a nested schema would report it.
+    """
+
+    default_error_messages = _CODES
+
+    def __init__(self, schema, **kwargs):
+        super().__init__(fields.Nested(schema), **kwargs)
+        self._checks = tuple((name, field.accepts) for name, field in schema().load_fields.items())
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not list:
+            raise self.make_error("invalid")
+        for index, item in enumerate(value):
+            if type(item) is not dict:  # an element that is not an object: the list is wrong
+                raise self.make_error("invalid")
+            for name, accepts in self._checks:
+                if name not in item:
+                    raise ValidationError({index: {name: [MISSING]}})
+                if not accepts(item[name]):
+                    raise ValidationError({index: {name: [WRONG_TYPE]}})
+        names = [name for name, _ in self._checks]
+        return [tuple(item[name] for name in names) for item in value]
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the vendor ignores keys it does not know
+
+
+class LinkItem(_Strict):
+    link_id = Int64(required=True)
+    forward_number = Int64(required=True)
+    forward_entity_list = EntityList(required=True)
+
+
+class LinkItems(_Strict):
+    list_items = ItemList(LinkItem, required=True)
+
+
+class ForwardItem(_Strict):
+    forward_entity_list = EntityList(required=True)
+
+
+class ForwardUid(_Strict):
+    forward_uid = DigitString(required=True, data_key="forward-uid")
+
+
+class UidItems(_Strict):
+    uid_items = IdList(required=True)
+
+
+class LinkIds(_Strict):
+    link_ids = IdList(required=True)
+
+
+class ListQuery(_Strict):
+    limit = DigitString(maximum=1000, load_default=10)
+    page_number = DigitString(load_default=1)
+    sort_field = fields.String(validate=validate.OneOf(["forward_number"]), load_default="forward_number")
+    sort_type = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
+
+
+class LinkListQuery(ListQuery):
+    link_id = DigitString(load_default=None)
+
+
+link_items = LinkItems()
+forward_item = ForwardItem()
+forward_uid = ForwardUid()
+uid_items = UidItems()
+link_ids = LinkIds()
+list_query = ListQuery()
+link_list_query = LinkListQuery()
+
+
+def describe(schema, errors):
+    """The panel's message for the first problem in `errors`, marshmallow's error dictionary.
+
+    The first problem is the first field in the schema's order, then inside a list of
+    objects the first element; the name reported is the innermost field's JSON name.
+    """
+    for field_name, field in schema.load_fields.items():
+        name = field.data_key or field_name
+        if name in errors:
+            break
+    else:
+        return messages.WRONG_JSON
+    problem = errors[name]
+    while isinstance(problem, dict):
+        key = next(iter(problem))
+        if isinstance(key, str) and key != "_schema":
+            name = key
+        problem = problem[key]
+    return messages.no_value(name) if problem[0] == MISSING else messages.wrong_type(name)

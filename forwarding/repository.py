@@ -181,7 +181,9 @@ class Repository:
             with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
                 total = db.execute(count).fetchone()[0]
                 rows = db.execute(page, (limit, offset)).fetchall()
-        return total, [(link_id, number, json.loads(text)) for link_id, number, text in rows]
+        # One decode for the page, not one per rule: each stored text is a JSON array.
+        lists = json.loads(f"[{','.join(text for _, _, text in rows)}]")
+        return total, [(link_id, number, entities) for (link_id, number, _), entities in zip(rows, lists)]
 
     # -- tokens ------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ DEFAULTS = {
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
     "FIRMWARE_VERSION": "1.0.0",
+    # The log's format: "text", or "json" for one JSON object per line.
+    "LOG_FORMAT": "text",
 }
 
 
@@ -37,3 +39,4 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         else:
             overrides[name] = raw
     return overrides
+

@@ -40,3 +40,11 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
             overrides[name] = raw
     return overrides
 
+
+# A setting whose name ends in one of these words holds a secret, which `forwarding config` masks
+# (none does yet; TOKEN_LIFETIME ends in LIFETIME).
+SECRET_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "KEY", "TOKEN", "CREDENTIALS")
+
+
+def is_secret(name):
+    return name.rsplit("_", 1)[-1] in SECRET_WORDS

@@ -1,14 +1,28 @@
+import shutil
+import time
+
 import pytest
 
-from forwarding import create_app
+from forwarding import create_app, credentials
 from forwarding.repository import Repository
 
-from helpers import MD5_123456, basic
+from helpers import basic
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A database as the first start leaves it, made once: the first start hashes the factory
+    password with the deliberately slow hash, which would cost every test a noticeable pause."""
+    path = tmp_path_factory.mktemp("template") / "forwarding.db"
+    create_app({"TESTING": True, "DATABASE": str(path)})
+    return path
 
 
 @pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "forwarding.db")
+def db_path(tmp_path, template_db):
+    path = tmp_path / "forwarding.db"
+    shutil.copyfile(template_db, path)
+    return str(path)
 
 
 @pytest.fixture
@@ -35,9 +49,13 @@ def repo(db_path):
 
 
 @pytest.fixture
-def token(client):
-    response = client.get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
-    return response.get_json()["token"]
+def token(repo):
+    """A valid token, stored as the login stores it (the login itself is tested on its own; going
+    through it here would cost every test a slow password check)."""
+    token = credentials.new_token()
+    now = time.time()
+    repo.add_token(credentials.token_digest(token), now + 3600, now)
+    return token
 
 
 @pytest.fixture

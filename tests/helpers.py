@@ -33,12 +33,9 @@ def result(*entries):
     }
 
 
-def assert_json(response, status, expected):
-    """`response` has `status`, a JSON Content-Type, and a body equal to `expected` with its keys
-    in the same order (compared as compact text, since dicts compare without order)."""
-    assert response.status_code == status
-    assert response.mimetype == "application/json"
-    assert json.dumps(json.loads(response.get_data(as_text=True))) == json.dumps(expected)
+def assert_json(response, status, body):
+    """`response` is `status` with a JSON Content-Type and the JSON `body`, keys in the same order."""
+    assert answer(response) == expected(status, body)
 
 
 def assert_error(response, status, message):

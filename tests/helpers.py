@@ -5,10 +5,41 @@ import json
 import math
 
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # what a client sends as the factory password
+INT64_MAX = 2**63 - 1
+LINK_ITEMS = "/api/v1/forward/items/link"
 
 
 def basic(username, password):
     return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def item(link_id, forward_number, *entities):
+    """One element of `list_items`."""
+    return {"link_id": link_id, "forward_number": forward_number, "forward_entity_list": list(entities)}
+
+
+def push(client, headers, *items):
+    """POST the items to the bulk link endpoint as the Link management system does."""
+    return client.post(LINK_ITEMS, json={"list_items": list(items)}, headers=headers)
+
+
+def result(*entries):
+    """The bulk endpoint's 200 body for `(link_id, extended_info)` entries."""
+    return {
+        "result": [
+            {"link_id": link_id, "success": outcome != "entity_not_found", "extended_info": outcome}
+            for link_id, outcome in entries
+        ]
+    }
+
+
+def assert_json(response, status, body):
+    """`response` is `status` with a JSON Content-Type and the JSON `body`, keys in the same order."""
+    assert answer(response) == expected(status, body)
+
+
+def assert_error(response, status, message):
+    assert_json(response, status, {"error": message})
 
 
 def stored_rules(repo):

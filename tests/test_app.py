@@ -88,7 +88,7 @@ def test_no_environment_no_overrides():
     assert config.from_environment({}) == {}
 
 
-@pytest.mark.parametrize("value", ["", "ten", "1.5", "0x10"])
+@pytest.mark.parametrize("value", ["", "ten", "1.5", "0x10", " 60 ", "1_000", "-5", "\u0661\u0660"])
 def test_a_bad_integer_in_the_environment_is_a_clear_error(value):
     with pytest.raises(ValueError) as error:
         config.from_environment({"FORWARDING_TOKEN_LIFETIME": value})

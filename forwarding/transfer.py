@@ -67,7 +67,8 @@ def read(document, max_entities):
     if type(document) is not dict:
         raise BadFile("the file is not a JSON object")
     kind = LEGACY if "count" in document else OURS
-    if document.get("version") != VERSION:
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:  # not `true` or `1.0`, which equal 1 in Python
         raise BadFile(f"`version` must be {VERSION}")
     items = document.get("items")
     if type(items) is not list:

@@ -104,14 +104,19 @@ def test_import_replace(runner, rules, repo, tmp_path):
                                            "version": 1})
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (
-        0, f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table): 1 created, 0 updated, 0 deleted.\n"
+        0,
+        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table):"
+        " 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {102: (None, ["1"])}
 
 
 def test_import_from_stdin(runner, repo):
-    result = runner.invoke(args=["import", "-"], input='{"version": 1, "items": [{"forward_number": 1, "forward_entity_list": ["2"]}]}')
-    assert (result.exit_code, result.stdout) == (0, "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n")
+    document = {"version": 1, "items": [{"forward_number": 1, "forward_entity_list": ["2"]}]}
+    result = runner.invoke(args=["import", "-"], input=json.dumps(document))
+    assert (result.exit_code, result.stdout) == (
+        0, "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n"
+    )
     assert stored_rules(repo) == {1: (None, ["2"])}
 
 
@@ -128,6 +133,7 @@ NINE = [str(n) for n in range(9)]
     ("[]", "the file is not a JSON object"),
     ({"items": []}, "`version` must be 1"),
     ({"version": 2, "items": []}, "`version` must be 1"),
+    ({"version": True, "items": []}, "`version` must be 1"),
     ({"version": 1}, "`items` must be a list"),
     ({"count": 3, "items": [GOOD], "version": 1}, "`count` is 3 but there are 1 items"),
     (_legacy(GOOD, 5), "items[1] is not an object"),

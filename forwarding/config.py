@@ -19,6 +19,8 @@ DEFAULTS = {
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
     "FIRMWARE_VERSION": "1.0.0",
+    # The log's format: "text", or "json" for one JSON object per line.
+    "LOG_FORMAT": "text",
 }
 
 
@@ -30,10 +32,19 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         if raw is None:
             continue
         if isinstance(default, int):
-            try:
-                overrides[name] = int(raw)
-            except ValueError:
-                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}") from None
+            # Plain ASCII digits only: int() would also take " 60 ", "1_000" and other scripts' digits.
+            if not raw.isascii() or not raw.isdigit():
+                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}")
+            overrides[name] = int(raw)
         else:
             overrides[name] = raw
     return overrides
+
+
+# A setting whose name ends in one of these words holds a secret, which `forwarding config` masks
+# (none does yet; TOKEN_LIFETIME ends in LIFETIME).
+SECRET_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "KEY", "TOKEN", "CREDENTIALS")
+
+
+def is_secret(name):
+    return name.rsplit("_", 1)[-1] in SECRET_WORDS

@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app, credentials
+from . import UnusableDatabase, create_app, credentials
 from .db import get_repo
 
 
@@ -27,4 +27,12 @@ def init_app(app):
     app.cli.add_command(set_password)
 
 
-main = FlaskGroup(create_app=create_app, help="Operate the call-forward rules service.")
+def _create_app():
+    # A database that cannot be used is the operator's to fix: one line, not a traceback.
+    try:
+        return create_app()
+    except UnusableDatabase as error:
+        raise click.ClickException(str(error)) from None
+
+
+main = FlaskGroup(create_app=_create_app, help="Operate the call-forward rules service.")

@@ -104,6 +104,10 @@ class Repository:
         `make_account()` returns `(username, password_hash)` and `make_serial()` a string; each
         is called only when the database has none yet.
         """
+        # A damaged file stops here, before anything is written to it.
+        verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
         self.db.execute("PRAGMA journal_mode = WAL")
         with self._transaction() as db:
             for statement in SCHEMA:

@@ -3,7 +3,7 @@ import pytest
 from forwarding import create_app
 from forwarding.repository import Repository
 
-from helpers import MD5_123456, basic
+from helpers import MD5_123456, basic, quick_hash
 
 
 @pytest.fixture
@@ -32,6 +32,12 @@ def repo(db_path):
     repo = Repository.connect(db_path)
     yield repo
     repo.close()
+
+
+@pytest.fixture
+def quick_password_hash(app, repo):
+    """The factory password hashed in one round, for tests that check it dozens of times."""
+    repo.set_account("admin", quick_hash(), is_default=True)
 
 
 @pytest.fixture

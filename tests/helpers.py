@@ -3,7 +3,14 @@
 import base64
 import json
 
+from werkzeug.security import generate_password_hash
+
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # what a client sends as the factory password
+
+
+def quick_hash(md5_digest=MD5_123456):
+    """A password hash of one round, for tests that check the password dozens of times."""
+    return generate_password_hash(md5_digest, "pbkdf2:sha256:1")
 
 
 def basic(username, password):

@@ -1,9 +1,16 @@
 import pytest
+from hypothesis import settings
 
 from forwarding import create_app
 from forwarding.repository import Repository
 
 from helpers import MD5_123456, basic, quick_hash
+
+# The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
+# draws fresh ones, many more.
+settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=5000, deadline=None)
+settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -35,10 +35,10 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         if raw is None:
             continue
         if isinstance(default, int):
-            try:
-                overrides[name] = int(raw)
-            except ValueError:
-                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}") from None
+            # Plain ASCII digits only: int() would also take " 60 ", "1_000" and other scripts' digits.
+            if not raw.isascii() or not raw.isdigit():
+                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}")
+            overrides[name] = int(raw)
         else:
             overrides[name] = raw
     return overrides

@@ -1,7 +1,5 @@
 """Every failure becomes the panel's error JSON: `{"error": "<message>"}`, never an HTML page."""
 
-import sqlite3
-
 from flask import current_app
 from werkzeug.exceptions import HTTPException
 
@@ -43,13 +41,6 @@ def register(bp):
         # A 405 says which methods would do.
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
         return error_response(message, error.code, headers)
-
-    @bp.app_errorhandler(sqlite3.DatabaseError)
-    def database_error(error):
-        # A full disk or a read-only file is for the operator to fix, and a traceback does not
-        # help: one line that says what SQLite said. The transaction has been rolled back.
-        current_app.logger.error("database error, request not done: %s", error)
-        return error_response(messages.INTERNAL, 500)
 
     @bp.app_errorhandler(Exception)
     def unexpected_error(error):

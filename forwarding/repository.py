@@ -21,8 +21,10 @@ SCHEMA = (
         link_id INTEGER UNIQUE,              -- NULL for a rule that did not come from Link
         entities TEXT NOT NULL               -- forward_entity_list as a JSON array, always used whole
     )""",
-    # The link_id lists, in forward_number order, without visiting rules that have no link_id.
-    "CREATE INDEX IF NOT EXISTS rules_linked ON rules (forward_number) WHERE link_id IS NOT NULL",
+    # The keys alone, in list order: a page skips the rules before it here, in a few slim index
+    # pages, instead of stepping over the table's wide rows. link_id is in it so that the link
+    # list skips the rules without one without reading them either.
+    "CREATE INDEX IF NOT EXISTS rules_by_number ON rules (forward_number, link_id)",
     """CREATE TABLE IF NOT EXISTS tokens (
         digest TEXT PRIMARY KEY,             -- SHA-256 of the token: the token itself is never stored
         expires_at REAL NOT NULL
@@ -45,26 +47,33 @@ SCHEMA = (
     ) WITHOUT ROWID""",
 )
 
-_LIST_QUERIES = {
-    # (linked, descending) -> (count, page). Fixed text: no SQL is ever built from input.
-    (False, False): (
-        "SELECT count(*) FROM rules",
-        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number LIMIT ? OFFSET ?",
-    ),
-    (False, True): (
-        "SELECT count(*) FROM rules",
-        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number DESC LIMIT ? OFFSET ?",
-    ),
-    (True, False): (
-        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
-        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
-        " ORDER BY forward_number LIMIT ? OFFSET ?",
-    ),
-    (True, True): (
-        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
-        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
-        " ORDER BY forward_number DESC LIMIT ? OFFSET ?",
-    ),
+# Fixed text: no SQL is ever built from input. A page is found in two steps: the key of its
+# first rule, `:offset` entries into the slim index rules_by_number, then `:limit` rules from that
+# key on. A page past the end has no first key (NULL), so it is empty.
+LIST_COUNT = {
+    False: "SELECT count(*) FROM rules",
+    True: "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
+}
+LIST_PAGE = {
+    # (linked, descending) -> the page
+    (False, False): """SELECT NULL, forward_number, entities FROM rules
+        WHERE forward_number >= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 ORDER BY forward_number LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number LIMIT :limit""",
+    (False, True): """SELECT NULL, forward_number, entities FROM rules
+        WHERE forward_number <= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 ORDER BY forward_number DESC LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number DESC LIMIT :limit""",
+    (True, False): """SELECT link_id, forward_number, entities FROM rules INDEXED BY rules_by_number
+        WHERE link_id IS NOT NULL
+          AND forward_number >= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 WHERE link_id IS NOT NULL ORDER BY forward_number LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number LIMIT :limit""",
+    (True, True): """SELECT link_id, forward_number, entities FROM rules INDEXED BY rules_by_number
+        WHERE link_id IS NOT NULL
+          AND forward_number <= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 WHERE link_id IS NOT NULL ORDER BY forward_number DESC LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number DESC LIMIT :limit""",
 }
 
 
@@ -187,10 +196,9 @@ class Repository:
             ).fetchone()
             total, rows = (0, []) if row is None else (1, [row][offset:offset + limit])
         else:
-            count, page = _LIST_QUERIES[linked, descending]
             with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
-                total = db.execute(count).fetchone()[0]
-                rows = db.execute(page, (limit, offset)).fetchall()
+                total = db.execute(LIST_COUNT[linked]).fetchone()[0]
+                rows = db.execute(LIST_PAGE[linked, descending], {"offset": offset, "limit": limit}).fetchall()
         return total, [(link_id, number, json.loads(text)) for link_id, number, text in rows]
 
     # -- tokens ------------------------------------------------------------------------------

@@ -1,128 +1,86 @@
-"""Pathological input: each gets a clear 400 (or, where the contract says the thing is ignored,
-the answer it would get without it), promptly, and changes nothing."""
+"""Pathological input: each gets a clear 400 (or, where the contract ignores the thing, the
+answer it would get without it), promptly, and changes nothing. (NaN, Infinity, bytes not UTF-8,
+100000-deep nesting and 5000-digit integers in the fields and under unknown keys:
+test_validation.py.)"""
 
 import json
 
 import pytest
 
-from forwarding import messages
-from forwarding.messages import WRONG_JSON, no_value, wrong_type
 from forwarding.patterns import MAX_LENGTH
-from helpers import stored_rules
 
-LINK_ITEMS = "/api/v1/forward/items/link"
+from contract_errors import WRONG_JSON, no_value, wrong_type
+from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+
 MILLION = 10**6
 
 
-def item(link_id=1, number=101, entities=("101",)):
-    return {"link_id": link_id, "forward_number": number, "forward_entity_list": list(entities)}
-
-
 @pytest.fixture
-def seeded(client, auth, repo):
-    """One rule stored; returns a function that sends raw bytes and checks nothing changed."""
-    assert client.post(LINK_ITEMS, json={"list_items": [item(7, 7)]}, headers=auth).status_code == 200
+def refused(client, auth, repo):
+    """`refused(message, raw, ...)`: the raw body answered 400 `message`, and nothing changed."""
+    assert push(client, auth, item(7, 7, "101")).status_code == 200
     before = stored_rules(repo)
 
-    def refused(raw, method="POST", path=LINK_ITEMS, **kwargs):
-        response = client.open(path, method=method, data=raw, headers=auth, **kwargs)
+    def check(message, raw, method="POST", path=LINK_ITEMS, **kwargs):
+        assert_error(client.open(path, method=method, data=raw, headers=auth, **kwargs), 400, message)
         assert stored_rules(repo) == before
-        return response.status_code, response.get_json()
 
-    return refused
-
-
-def error(message):
-    return 400, {"error": message}
+    return check
 
 
-@pytest.mark.parametrize("raw", [
-    "[" * 100_000 + "]" * 100_000,
-    '{"list_items": ' + "[" * 100_000 + "]" * 100_000 + "}",
-    '{"list_items": [' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "]}",
-])
-def test_nesting_deeper_than_the_parser_goes_is_not_json(seeded, raw):
-    assert seeded(raw) == error(WRONG_JSON)
+def body(*items):
+    return json.dumps({"list_items": list(items)})
 
 
-def test_nesting_the_parser_can_read_is_checked_as_any_value(seeded):
+def test_nesting_deeper_than_the_parser_goes_inside_an_element(refused):
+    refused(WRONG_JSON, '{"list_items": [' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "]}")
+
+
+def test_nesting_the_parser_can_read_is_checked_as_any_value(refused):
     deep = "[" * 500 + "]" * 500
-    assert seeded('{"list_items": ' + deep + "}") == error(wrong_type("list_items"))
-    assert seeded('{"list_items": [' + json.dumps(item())[:-1] + ', "x": ' + deep + "}, " + deep + "]}") == error(
-        wrong_type("list_items")
-    )
+    refused(wrong_type("list_items"), '{"list_items": ' + deep + "}")
+    refused(wrong_type("link_id"), '{"list_items": [{"link_id": %s}]}' % deep)
 
 
-def test_strings_of_a_million_characters(seeded, client, auth):
+def test_strings_of_a_million_characters(refused, client, auth):
     near_sip = "sip:a@" + "a." * (MILLION // 2) + "a"  # slow for the SIP pattern: refused on its length first
-    assert seeded(json.dumps({"list_items": [item(entities=[near_sip])]})) == error(wrong_type("forward_entity_list"))
-    assert seeded(json.dumps({"list_items": [item(link_id="1" * MILLION)]})) == error(wrong_type("link_id"))
-    assert seeded(json.dumps({"forward_entity_list": ["1" * MILLION]}), path="/api/v1/forward/item/101") == error(
-        wrong_type("forward_entity_list")
-    )
+    refused(wrong_type("forward_entity_list"), body(item(1, 1, near_sip)))
+    refused(wrong_type("forward_entity_list"), json.dumps({"forward_entity_list": ["1" * MILLION]}),
+            path="/api/v1/forward/item/101")
+    refused(wrong_type("link_id"), body(item("1" * MILLION, 1, "101")))
     # An unknown key is ignored, however long.
     response = client.post(LINK_ITEMS, data=json.dumps({"x" * MILLION: "y" * MILLION, "list_items": []}), headers=auth)
-    assert (response.status_code, response.get_json()) == (200, {"result": []})
+    assert_json(response, 200, {"result": []})
 
 
 def test_entries_up_to_the_length_bound_are_kept(client, auth, repo):
-    longest = "sip:" + "u" * (MAX_LENGTH - 20) + "@sip.bas-ip.com"
-    assert len(longest) == MAX_LENGTH - 1
-    body = {"list_items": [item(entities=[longest, "1" * MAX_LENGTH])]}
-    assert client.post(LINK_ITEMS, json=body, headers=auth).status_code == 200
-    assert stored_rules(repo) == {101: (1, [longest, "1" * MAX_LENGTH])}
+    longest_sip = "sip:" + "u" * (MAX_LENGTH - 19) + "@sip.bas-ip.com"
+    assert len(longest_sip) == MAX_LENGTH
+    assert_json(push(client, auth, item(1, 101, longest_sip, "1" * MAX_LENGTH)), 200, result((1, "created")))
+    assert stored_rules(repo) == {101: (1, [longest_sip, "1" * MAX_LENGTH])}
 
 
-def test_a_million_characters_in_a_query_a_path_or_a_login(seeded, client, auth):
-    assert seeded(None, method="GET", path="/api/v1/forward/items", query_string={"limit": "1" * MILLION}) == error(
-        wrong_type("limit")
-    )
-    assert seeded("{}", path="/api/v1/forward/item/" + "1" * MILLION) == error(wrong_type("forward-uid"))
+@pytest.mark.parametrize("entry", ["1" * (MAX_LENGTH + 1), "sip:" + "u" * (MAX_LENGTH - 18) + "@sip.bas-ip.com"])
+def test_an_entry_over_the_length_bound_is_the_lists_wrong_type(refused, entry):
+    refused(wrong_type("forward_entity_list"), body(item(1, 101, entry)))
+
+
+def test_a_million_characters_in_a_query_a_path_or_a_login(refused, client):
+    refused(wrong_type("limit"), None, method="GET", path="/api/v1/forward/items", query_string={"limit": "1" * MILLION})
+    refused(wrong_type("forward-uid"), "{}", path="/api/v1/forward/item/" + "1" * MILLION)
     response = client.get("/api/v1/login", query_string={"username": "a" * MILLION, "password": "b" * MILLION})
-    assert (response.status_code, response.get_json()) == error(messages.WRONG_LOGIN)
+    assert_error(response, 400, "Wrong login or password")
 
 
-@pytest.mark.parametrize("number", ["10" + "0" * 5000, "-1" + "0" * 5000, "9" * MILLION, "1e5000", "-1e5000"])
-def test_huge_numbers_are_out_of_range(seeded, number):
-    # Decided here: a number too big for any field is that field's wrong-type error, as any
-    # number out of range is, however many digits it has (Python's int() refuses over 4300).
-    body = '{"list_items": [{"link_id": 1, "forward_number": %s, "forward_entity_list": ["1"]}]}' % number
-    assert seeded(body) == error(wrong_type("forward_number"))
-    assert seeded('{"uid_items": [1, %s]}' % number, method="DELETE", path="/api/v1/forward/items") == error(
-        wrong_type("uid_items")
-    )
-
-
-def test_a_huge_number_under_an_unknown_key_is_ignored(client, auth, repo):
-    body = '{"x": 1%s, "list_items": [%s]}' % ("0" * 5000, json.dumps(item(1, 5, ["1"])))
-    assert client.post(LINK_ITEMS, data=body, headers=auth).status_code == 200
-    assert stored_rules(repo) == {5: (1, ["1"])}
-
-
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-@pytest.mark.parametrize("where", ['{"list_items": [{"link_id": %s}]}', '{"unknown": %s, "list_items": []}'])
-def test_nan_and_infinity_are_not_json(seeded, constant, where):
-    # Python's json reads them; JSON has no such values, so the body is not JSON, wherever they are.
-    assert seeded(where % constant) == error(WRONG_JSON)
-
-
-def test_duplicate_keys_the_last_one_wins(client, auth, repo):
-    # Decided here: as JSON.parse, Python's json, Go and Android's org.json read it. Refusing would
-    # cost an object_pairs_hook call for every object of every bulk push, for a case no client makes.
-    body = '{"list_items": "not a list", "list_items": [{"link_id": "x", "forward_number": 101,' \
-           ' "forward_entity_list": ["1"], "link_id": 5}]}'
-    response = client.post(LINK_ITEMS, data=body, headers=auth)
-    assert response.get_json() == {"result": [{"link_id": 5, "success": True, "extended_info": "created"}]}
-    assert stored_rules(repo) == {101: (5, ["1"])}
-
-
-def test_duplicate_keys_the_last_one_is_checked(seeded):
-    body = '{"list_items": [{"link_id": 5, "forward_number": 101, "forward_entity_list": ["1"], "link_id": "x"}]}'
-    assert seeded(body) == error(wrong_type("link_id"))
+@pytest.mark.parametrize("number", ["9" * MILLION, "1e5000", "-1e5000"])
+def test_huge_numbers_are_out_of_range(refused, number):
+    element = '{"link_id": 1, "forward_number": %s, "forward_entity_list": ["1"]}' % number
+    refused(wrong_type("forward_number"), '{"list_items": [%s]}' % element)
+    refused(wrong_type("uid_items"), '{"uid_items": [1, %s]}' % number, method="DELETE", path="/api/v1/forward/items")
 
 
 @pytest.mark.parametrize("raw", [
-    b'{"list_items": [{"link_id": 1, "forward_number": 1, "forward_entity_list": ["\xff"]}]}',  # not UTF-8
+    b'{"list_items": [], "x": -Infinity}',
     b'{"list_items": [], "x": "\xc0\xaf"}',  # an overlong encoding of "/"
     b'{"list_items": [], "x": "\xed\xa0\x80"}',  # a surrogate, encoded
     b'{"list_items": [], "x": "\xe2\x82"}',  # cut short
@@ -130,22 +88,32 @@ def test_duplicate_keys_the_last_one_is_checked(seeded):
     '{"list_items": []}'.encode("utf-16"),
     '{"list_items": []}'.encode("utf-32"),
 ])
-def test_bytes_that_are_not_utf8_json(seeded, raw):
-    assert seeded(raw) == error(WRONG_JSON)
+def test_bodies_that_are_not_utf8_json(refused, raw):
+    refused(WRONG_JSON, raw)
 
 
-def test_an_escaped_lone_surrogate_in_an_entry_is_the_lists_wrong_type(seeded):
-    body = '{"list_items": [{"link_id": 1, "forward_number": 1, "forward_entity_list": ["10\\ud800"]}]}'
-    assert seeded(body) == error(wrong_type("forward_entity_list"))
-    assert seeded('{"forward_entity_list": ["\\udfff"]}', path="/api/v1/forward/item/1") == error(
-        wrong_type("forward_entity_list")
-    )
+def test_duplicate_keys_the_last_one_wins(client, auth, repo):
+    # Decided here: as JSON.parse, Python, Go and Android's org.json read it. Refusing would cost
+    # an object_pairs_hook call for every object of every bulk push, for a case no client makes.
+    text = '{"list_items": "no list", "list_items": [{"link_id": "x", "forward_number": 101,' \
+           ' "forward_entity_list": ["1"], "link_id": 5}]}'
+    assert_json(client.post(LINK_ITEMS, data=text, headers=auth), 200, result((5, "created")))
+    assert stored_rules(repo) == {101: (5, ["1"])}
 
 
-def test_an_escaped_lone_surrogate_as_a_key_is_an_unknown_key(seeded, client, auth, repo):
-    # Decided here: `\ud800` is a valid JSON escape (RFC 8259 allows it, if not advises it), and
-    # such a key is one the service does not know: ignored, as every unknown key is.
-    assert seeded('{"\\ud800": []}') == error(no_value("list_items"))
-    assert seeded('{"list_items": [{"link_id": 1, "\\ud800forward_number": 1}]}') == error(no_value("forward_number"))
-    response = client.post(LINK_ITEMS, data='{"\\udc00": 1, "list_items": []}', headers=auth)
-    assert (response.status_code, response.get_json()) == (200, {"result": []})
+def test_duplicate_keys_the_last_one_is_checked(refused):
+    text = '{"list_items": [{"link_id": 5, "forward_number": 101, "forward_entity_list": ["1"], "link_id": "x"}]}'
+    refused(wrong_type("link_id"), text)
+
+
+def test_an_escaped_lone_surrogate_in_an_entry_is_the_lists_wrong_type(refused):
+    refused(wrong_type("forward_entity_list"), body(item(1, 1, "10\ud800")))  # json.dumps writes `\ud800`
+    refused(wrong_type("forward_entity_list"), '{"forward_entity_list": ["\\udfff"]}', path="/api/v1/forward/item/1")
+
+
+def test_an_escaped_lone_surrogate_as_a_key_is_an_unknown_key(refused, client, auth):
+    # Decided here: `\ud800` is a JSON escape (RFC 8259 allows it, if not advises it), and such a
+    # key is one the service does not know: ignored, as every unknown key is.
+    refused(no_value("list_items"), '{"\\ud800": []}')
+    refused(no_value("forward_number"), '{"list_items": [{"link_id": 1, "\\ud800forward_number": 1}]}')
+    assert_json(client.post(LINK_ITEMS, data='{"\\udc00": 1, "list_items": []}', headers=auth), 200, {"result": []})

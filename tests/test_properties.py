@@ -10,6 +10,7 @@ The examples are the same on every run (the `ci` profile in conftest.py).
 import base64
 import copy
 import json
+import shutil
 import string
 import urllib.parse
 
@@ -17,11 +18,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from expected import BODY_ERRORS, INT64_MAX, QUERIES, forward_uid_error, query_error
 from forwarding import create_app, messages
 from forwarding.patterns import MAX_LENGTH
 from forwarding.repository import Repository
-from helpers import MD5_123456, quick_hash, stored_rules
+
+from contract_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
+from helpers import INT64_MAX, LINK_ITEMS, MD5_123456, stored_rules
 
 FIELDS = ("list_items", "link_id", "forward_number", "forward_entity_list", "uid_items", "link_ids")
 PARAMETERS = ("limit", "page_number", "sort_field", "sort_type", "link_id")
@@ -31,7 +33,7 @@ ERRORS_400 = {messages.WRONG_JSON, messages.PARAMETERS_MISSED, messages.WRONG_LO
     message(name) for name in NAMES for message in (messages.no_value, messages.wrong_type)
 }
 
-LINK_ITEMS, ITEMS, ITEM = "/api/v1/forward/items/link", "/api/v1/forward/items", "/api/v1/forward/item/101"
+ITEMS, ITEM = "/api/v1/forward/items", "/api/v1/forward/item/101"
 BODY_ENDPOINTS = sorted(BODY_ERRORS)
 # Where a 200 lists one result per id sent: (the result's key, the ids the body sent).
 RESULT_IDS = {
@@ -42,17 +44,15 @@ RESULT_IDS = {
 
 
 class Service:
-    """The app on a database of its own for the whole module, a token, and a connection of the
-    test's own to look at the rules."""
+    """The app on a database of its own for the whole module, its token, and a connection of
+    the test's own to look at the rules."""
 
-    def __init__(self, database):
+    def __init__(self, database, token):
         # No throttling here: the generated logins fail thousands of times (test_abuse.py has it).
         self.app = create_app({"TESTING": True, "DATABASE": database, "LOGIN_MAX_FAILURES": 10**9})
         self.client = self.app.test_client()
         self.repo = Repository.connect(database)
-        self.repo.set_account("admin", quick_hash())  # the generated logins check it thousands of times
-        login = self.client.get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
-        self.auth = {"Authorization": "Bearer " + login.get_json()["token"]}
+        self.auth = {"Authorization": f"Bearer {token}"}
 
     def request(self, method, path, headers=None, **kwargs):
         """The answer, once it passed what every answer must: below 500; a 400 with one of the
@@ -69,8 +69,10 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    service = Service(str(tmp_path_factory.mktemp("properties") / "forwarding.db"))
+def service(tmp_path_factory, template):
+    path = tmp_path_factory.mktemp("properties") / "forwarding.db"
+    shutil.copyfile(template[0], path)
+    service = Service(str(path), template[1])
     yield service
     service.repo.close()
 

@@ -6,11 +6,20 @@ valid.
 
 import re
 
-from forwarding.messages import WRONG_JSON, no_value, wrong_type
 from forwarding.patterns import MAX_LENGTH, PATTERNS
 
-INT64_MAX = 2**63 - 1
+from helpers import INT64_MAX
+
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES
+WRONG_JSON = "Wrong JSON body"
+
+
+def no_value(name):
+    return f"Wrong JSON body: no value for `{name}`"
+
+
+def wrong_type(name):
+    return f"Wrong JSON body: value `{name}` was of the wrong type"
 
 
 def is_id(value):

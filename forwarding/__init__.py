@@ -8,7 +8,7 @@ from contextlib import closing
 
 from flask import Flask
 
-from . import config, credentials
+from . import config, credentials, requestlog
 from .repository import Repository
 
 
@@ -24,6 +24,7 @@ def create_app(test_config=None):
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # the contract fixes the order of every key
     app.logger.setLevel(logging.INFO)
+    requestlog.init_app(app)  # first: its before_request must run before any other
 
     try:
         _prepare_database(app)

@@ -6,7 +6,7 @@ import math
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
-from . import errors, messages, schemas
+from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
 from .db import get_repo
 from .errors import ApiError
@@ -102,6 +102,11 @@ def info():
         "api_version": messages.API_VERSION,
         "device_serial_number": config["DEVICE_SERIAL"],
     }
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_document():
+    return openapi.document(current_app)  # no authentication: integrators generate clients from it
 
 
 @bp.get("/api/v1/login")

@@ -24,6 +24,8 @@ DEFAULTS = {
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
     "FIRMWARE_VERSION": "1.0.0",
+    # The log's format: "text", or "json" for one JSON object per line.
+    "LOG_FORMAT": "text",
 }
 
 
@@ -42,3 +44,12 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         else:
             overrides[name] = raw
     return overrides
+
+
+# A setting whose name ends in one of these words holds a secret, which `forwarding config` masks
+# (none does yet; TOKEN_LIFETIME ends in LIFETIME).
+SECRET_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "KEY", "TOKEN", "CREDENTIALS")
+
+
+def is_secret(name):
+    return name.rsplit("_", 1)[-1] in SECRET_WORDS

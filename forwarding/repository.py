@@ -268,3 +268,47 @@ class Repository:
     def setting(self, name):
         row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
+
+    # -- for the operator's commands (cli.py) ---------------------------------------------------
+
+    def count_rules(self):
+        return self.db.execute("SELECT count(*) FROM rules").fetchone()[0]
+
+    def each_rule(self, limit=None):
+        """Every rule, or the first `limit`, as `(link_id, forward_number, entities)` in
+        forward_number order; read lazily, from one snapshot."""
+        rows = self.db.execute(
+            "SELECT link_id, forward_number, entities FROM rules ORDER BY forward_number LIMIT ?",
+            (-1 if limit is None else limit,),  # SQLite: a negative LIMIT is no limit
+        )
+        return ((link_id, number, json.loads(text)) for link_id, number, text in rows)
+
+    def import_rules(self, rules, replace=False):
+        """Write `(link_id, forward_number, entities)` rules in one transaction, as the API would.
+
+        A rule with a link_id takes it from any other rule, which is removed (the push of
+        5.1); one without keeps the link_id it has (5.2); an empty list removes the rule.
+        `replace` removes every rule first. Returns how many that removed and one outcome
+        string per rule.
+        """
+        outcomes = []
+        with self._transaction() as db:
+            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
+            for link_id, number, entities in rules:
+                existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+                if not entities:
+                    db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                    outcomes.append(messages.DELETED if existed else messages.ENTITY_NOT_FOUND)
+                    continue
+                db.execute(
+                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
+                    (number, link_id, json.dumps(entities)),
+                )
+                outcomes.append(messages.UPDATED if existed else messages.CREATED)
+        return removed, outcomes
+
+    def revoke_tokens(self):
+        """Delete every token (every client must log in again); how many there were."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM tokens").rowcount

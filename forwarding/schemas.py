@@ -129,41 +129,50 @@ class _Strict(Schema):
         unknown = EXCLUDE  # the vendor ignores keys it does not know
 
 
+# The `metadata` descriptions are for the API's OpenAPI document (forwarding/openapi.py).
+_LINK_ID = {"description": "The management system's id of the rule; unique among the rules that have one."}
+_FORWARD_NUMBER = {"description": "The panel's logical number of the apartment (floor + apartment); the rule's key."}
+_ENTITIES = {
+    "description": "The numbers the call is forwarded to, in calling order. In a push, an empty list removes the rule."
+}
+_IDS = {"description": "One outcome per id, in order; an id repeated is `entity_not_found` the second time."}
+
+
 class LinkItem(_Strict):
-    link_id = Int64(required=True)
-    forward_number = Int64(required=True)
-    forward_entity_list = EntityList(required=True)
+    link_id = Int64(required=True, metadata=_LINK_ID)
+    forward_number = Int64(required=True, metadata=_FORWARD_NUMBER)
+    forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
 class LinkItems(_Strict):
-    list_items = ItemList(LinkItem, required=True)
+    list_items = ItemList(LinkItem, required=True, metadata={"description": "Applied in order, in one transaction."})
 
 
 class ForwardItem(_Strict):
-    forward_entity_list = EntityList(required=True)
+    forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
 class ForwardUid(_Strict):
-    forward_uid = DigitString(required=True, data_key="forward-uid")
+    forward_uid = DigitString(required=True, data_key="forward-uid", metadata=_FORWARD_NUMBER)
 
 
 class UidItems(_Strict):
-    uid_items = IdList(required=True)
+    uid_items = IdList(required=True, metadata=_IDS)
 
 
 class LinkIds(_Strict):
-    link_ids = IdList(required=True)
+    link_ids = IdList(required=True, metadata=_IDS)
 
 
 class ListQuery(_Strict):
-    limit = DigitString(maximum=1000, load_default=10)
-    page_number = DigitString(load_default=1)
+    limit = DigitString(maximum=1000, load_default=10, metadata={"description": "Rules per page."})
+    page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
     sort_field = fields.String(validate=validate.OneOf(["forward_number"]), load_default="forward_number")
     sort_type = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
 
 
 class LinkListQuery(ListQuery):
-    link_id = DigitString(load_default=None)
+    link_id = DigitString(load_default=None, metadata={"description": "Only the rule with this link_id."})
 
 
 link_items = LinkItems()

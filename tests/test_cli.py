@@ -1,11 +1,13 @@
-"""The operator's command line: `forwarding set-password`, and the factory-password warning."""
+"""The operator's command line: `--help`, `set-password` and the factory-password warning,
+`revoke-tokens` and `config` (the rule commands are in test_cli_rules.py)."""
 
 import hashlib
 import logging
 
+import pytest
 from click.testing import CliRunner
 
-from forwarding import cli
+from forwarding import cli, config
 
 from helpers import LINK_ITEMS, assert_error, basic
 
@@ -99,3 +101,58 @@ def test_the_console_script(app, db_path, client):
     assert outcome.exit_code == 0, outcome.output
     assert log_in(client, "from-shell").status_code == 200
     assert log_in(client, "123456").status_code == 400
+
+
+@pytest.mark.parametrize("command, summary", [
+    ("set-password", "Change the administrator's password."),
+    ("export", "Write every rule, with its link_id, as JSON."),
+    ("import", "Load the rules of FILE (`-` for stdin), all of them or none."),
+    ("list", "Show the rules as a table, in forward_number order."),
+    ("revoke-tokens", "Log every client out: delete all login tokens (HTTP Basic keeps working)."),
+    ("config", "Show the settings in force, as FORWARDING_* variables; secrets are masked."),
+])
+def test_help(runner, command, summary):
+    result = runner.invoke(args=[command, "--help"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: ") and f"\n  {summary}\n" in result.stdout
+
+
+def test_revoke_tokens(runner, client, repo):
+    tokens = [log_in(client, "123456").get_json()["token"] for _ in range(2)]
+    stored = repo.db.execute("SELECT count(*) FROM tokens").fetchone()[0]  # and the fixture's own
+    result = runner.invoke(args=["revoke-tokens"])
+    assert (result.exit_code, result.stdout) == (0, f"Revoked {stored} tokens.\n")
+    assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
+    for token in tokens:
+        response = client.get("/api/v1/forward/items", headers={"Authorization": f"Bearer {token}"})
+        assert_error(response, 401, "Log In")
+    assert runner.invoke(args=["revoke-tokens"]).stdout == "Revoked 0 tokens.\n"
+
+
+def test_config(runner, app, db_path):
+    result = runner.invoke(args=["config"])
+    assert (result.exit_code, result.stdout) == (0, (
+        f"FORWARDING_DATABASE={db_path}\n"
+        "FORWARDING_TOKEN_LIFETIME=7200\n"
+        "FORWARDING_MAX_ENTITIES=8\n"
+        "FORWARDING_MAX_CONTENT_LENGTH=16777216\n"
+        "FORWARDING_BUSY_TIMEOUT_MS=30000\n"
+        "FORWARDING_BASIC_AUTH_CACHE_SECONDS=60\n"
+        "FORWARDING_LOGIN_MAX_FAILURES=10\n"
+        "FORWARDING_LOGIN_WINDOW_SECONDS=900\n"
+        "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
+        f"FORWARDING_DEVICE_SERIAL={app.config['DEVICE_SERIAL']}\n"
+        "FORWARDING_DEVICE_MODEL=forwarding\n"
+        "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
+        "FORWARDING_LOG_FORMAT=text\n"
+    ))
+    assert len(app.config["DEVICE_SERIAL"]) == 16
+
+
+def test_config_masks_secrets(runner, app, monkeypatch):
+    monkeypatch.setitem(config.DEFAULTS, "SMTP_PASSWORD", "")
+    monkeypatch.setitem(config.DEFAULTS, "API_KEY", "")
+    app.config.update(SMTP_PASSWORD="hunter2", API_KEY="k-123")
+    lines = runner.invoke(args=["config"]).stdout.splitlines()
+    assert lines[-2:] == ["FORWARDING_SMTP_PASSWORD=********", "FORWARDING_API_KEY=********"]
+    assert "FORWARDING_TOKEN_LIFETIME=7200" in lines  # a lifetime, not a token

@@ -18,9 +18,15 @@ from .db import get_repo
 
 
 def _key(username):
-    # A digest, not the name itself: what is typed as a username is sometimes the password.
+    # A digest: a key of one size however long the username, and no typed name kept.
     who = f"{username}\0{request.remote_addr}"
     return hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _who(username):
+    # What is typed as a username is sometimes the password: only the account's name is logged.
+    name = f"username {username!r}" if username == get_repo().account().username else "another username"
+    return f"{name} from {request.remote_addr}"
 
 
 def checked(username, check):
@@ -30,8 +36,7 @@ def checked(username, check):
     blocked_until = repo.blocked_until(key)
     if blocked_until is not None and blocked_until > now:
         current_app.logger.info(
-            "attempt for username %.64r from %s refused unchecked: throttled for %d more s",
-            username, request.remote_addr, blocked_until - now,
+            "attempt for %s refused unchecked: throttled for %d more s", _who(username), blocked_until - now
         )
         return False
     if check():
@@ -41,7 +46,7 @@ def checked(username, check):
     max_failures, window = config["LOGIN_MAX_FAILURES"], config["LOGIN_WINDOW_SECONDS"]
     if repo.add_login_failure(key, now, max_failures, window, config["LOGIN_BLOCK_SECONDS"]):
         current_app.logger.warning(
-            "%d failed attempts for username %.64r from %s within %d s: its attempts are refused unchecked for %d s",
-            max_failures, username, request.remote_addr, window, config["LOGIN_BLOCK_SECONDS"],
+            "%d failed attempts for %s within %d s: its attempts are refused unchecked for %d s",
+            max_failures, _who(username), window, config["LOGIN_BLOCK_SECONDS"],
         )
     return False

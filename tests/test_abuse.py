@@ -145,8 +145,11 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):  # until throttled, and once more
         login(client, password=md5[wrong])
         client.get(ITEMS, headers=basic("admin", wrong))
+        login(client, username=password, password=md5[password])  # the password typed as the username
     login(client, password=md5[password])
+    login(client, username=password, password=md5[password])
 
     assert "refused unchecked" in caplog.text  # the throttling was logged
+    assert "for another username from 127.0.0.1 within" in caplog.text
     logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
     assert [secret for secret in secrets if secret in logged] == []

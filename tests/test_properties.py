@@ -3,7 +3,7 @@
 Every endpoint gets generated requests: any JSON value, bodies with the right keys and any
 values, valid bodies with a few things broken, bytes that are not a JSON object, query strings,
 paths, methods and Authorization headers. Every answer must be: below 500; when 400, the
-message tests/expected.py reads from the contract; when not 200, the stored rules unchanged.
+message tests/contract_errors.py reads from the contract; when not 200, the stored rules unchanged.
 The examples are the same on every run (the `ci` profile in conftest.py).
 """
 

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import config, create_app, credentials, messages, transfer
+from . import UnusableDatabase, config, create_app, credentials, messages, transfer
 from .db import get_repo
 
 # An import this large shows a progress bar of its writing, on a terminal (it takes a moment:
@@ -132,4 +132,12 @@ def init_app(app):
         app.cli.add_command(command)
 
 
-main = FlaskGroup(create_app=create_app, help="Operate the call-forward rules service.")
+def _create_app():
+    # A database that cannot be used is the operator's to fix: one line, not a traceback.
+    try:
+        return create_app()
+    except UnusableDatabase as error:
+        raise click.ClickException(str(error)) from None
+
+
+main = FlaskGroup(create_app=_create_app, help="Operate the call-forward rules service.")

@@ -15,6 +15,11 @@ DEFAULTS = {
     "BUSY_TIMEOUT_MS": 30000,
     # Seconds a verified Basic credential is remembered, so the slow hash runs once, not per request.
     "BASIC_AUTH_CACHE_SECONDS": 60,
+    # After this many failed logins (or HTTP Basic checks) for one username from one address
+    # within LOGIN_WINDOW_SECONDS, its attempts are refused unchecked for LOGIN_BLOCK_SECONDS.
+    "LOGIN_MAX_FAILURES": 10,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_BLOCK_SECONDS": 900,
     # Empty: a serial is made on first start and kept in the database.
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",

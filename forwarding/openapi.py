@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from . import messages, schemas
-from .patterns import PATTERNS
+from .patterns import MAX_LENGTH, PATTERNS
 from .repository import INT64_MAX
 
 _EXTENSION = "forwarding.openapi"
@@ -147,7 +147,8 @@ def _custom_field_property(max_entities):
                 return {"type": "integer", "minimum": 1, "maximum": field.maximum}
             return {"minimum": 1, "maximum": field.maximum}
         if isinstance(field, schemas.EntityList):
-            entity = {"type": "string", "oneOf": [{"pattern": _entity_pattern(p)} for p in PATTERNS]}
+            patterns = [{"pattern": _entity_pattern(p)} for p in PATTERNS]
+            entity = {"type": "string", "maxLength": MAX_LENGTH, "oneOf": patterns}
             return {"maxItems": max_entities, "items": entity}
         return {}
 

@@ -36,6 +36,12 @@ SCHEMA = (
         password_hash TEXT NOT NULL,
         is_default INTEGER NOT NULL          -- 1 while the factory password is in use
     )""",
+    """CREATE TABLE IF NOT EXISTS login_failures (
+        key TEXT PRIMARY KEY,                -- SHA-256 of the username and the address (throttle.py)
+        failures INTEGER NOT NULL,           -- failed attempts since window_start
+        window_start REAL NOT NULL,
+        blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -123,6 +129,10 @@ class Repository:
         `make_account()` returns `(username, password_hash)` and `make_serial()` a string; each
         is called only when the database has none yet.
         """
+        # A damaged file stops here, before anything is written to it.
+        verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
         self.db.execute("PRAGMA journal_mode = WAL")
         with self._transaction() as db:
             for statement in SCHEMA:
@@ -221,6 +231,41 @@ class Repository:
             (digest, now),
         ).fetchone()
         return None if row is None else row[0]
+
+    # -- failed logins (throttle.py) ------------------------------------------------------------
+
+    def blocked_until(self, key):
+        """When the block on `key` ends (0 when it has failures but no block), None without failures."""
+        row = self.db.execute("SELECT blocked_until FROM login_failures WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def add_login_failure(self, key, now, max_failures, window_seconds, block_seconds):
+        """Count a failed attempt for `key`; True when it is the `max_failures`th within
+        `window_seconds`, which blocks `key` for `block_seconds` and starts its count afresh.
+
+        Counts whose window and block have both ended are dropped first, so an old count
+        never adds to a new one and the table keeps only the recent.
+        """
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM login_failures WHERE window_start <= ? AND blocked_until <= ?", (now - window_seconds, now)
+            )
+            (failures,) = db.execute(
+                "INSERT INTO login_failures (key, failures, window_start, blocked_until) VALUES (?, 1, ?, 0)"
+                " ON CONFLICT (key) DO UPDATE SET failures = failures + 1 RETURNING failures",
+                (key, now),
+            ).fetchone()
+            if failures < max_failures:
+                return False
+            db.execute(
+                "UPDATE login_failures SET failures = 0, window_start = ?, blocked_until = ? WHERE key = ?",
+                (now, now + block_seconds, key),
+            )
+            return True
+
+    def clear_login_failures(self, key):
+        with self._transaction() as db:
+            db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
 
     # -- the account and the settings ----------------------------------------------------------
 

@@ -4,6 +4,7 @@ import time
 from functools import partial
 
 import pytest
+from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
 pytest.register_assert_rewrite("helpers")  # so that its asserts say what differs
@@ -13,6 +14,12 @@ from forwarding.db import get_repo  # noqa: E402
 from forwarding.repository import Repository  # noqa: E402
 
 from helpers import MD5_123456, basic  # noqa: E402
+
+# The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
+# draws fresh ones, many more.
+settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=5000, deadline=None)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

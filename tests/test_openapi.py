@@ -77,7 +77,8 @@ def test_document_states_the_fields(document):
     entities = rule["properties"]["forward_entity_list"]
     assert entities["type"] == "array"
     assert entities["maxItems"] == 8
-    assert entities["items"] == {"type": "string", "oneOf": [{"pattern": p} for p in CONTRACT_PATTERNS]}
+    patterns = [{"pattern": p} for p in CONTRACT_PATTERNS]
+    assert entities["items"] == {"type": "string", "maxLength": 512, "oneOf": patterns}
     assert rule["required"] == ["forward_entity_list", "forward_number", "link_id"]
     assert "additionalProperties" not in rule  # unknown keys are ignored
 
@@ -91,7 +92,7 @@ def test_list_limit_is_the_apps(db_path):
 ENTRIES = [
     "101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:name@192.168.1.2", "sip:192.168.1.2",
     "sip:192.168.1.2:5060", "sip:@1.2.3.4", "١٠١", "101\n", "", "laskomex:", "vizit:x", "sip:", "sip:a@b",
-    "sip:256.1.1.1", "sip:1.2.3", "tel:101", " 101",
+    "sip:256.1.1.1", "sip:1.2.3", "tel:101", " 101", "1" * 512, "1" * 513,
 ]
 
 

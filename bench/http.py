@@ -5,14 +5,17 @@
 Needs wrk (Debian: `apt-get install wrk`). Everything listens on 127.0.0.1 only.
 
 - list: `GET /api/v1/forward/items?limit=100` on 1,000 rules, with a login token, through
-  `uwsgi --ini wsgi.ini`; its floor is the same answer's bytes as a constant from a bench-only
-  WSGI app (bench/constant_app.py) under the same uWSGI settings.
+  `uwsgi --ini wsgi.ini`. Its floor is the same answer's bytes as a constant from a bare WSGI app
+  (bench/constant_app.py) under the same uWSGI settings; a second floor is the same constant from
+  a minimal Flask view, to show what the framework alone costs.
 - write: `POST /api/v1/forward/item/<n>` with a random n in 1..100,000 (creates and updates) and
   a random entry; its floor is the rate of the same single-row commits straight into SQLite with
   the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process.
 
-The four measurements alternate for each round, and the figures are medians over the rounds, so
-that other work on the machine weighs on service and floor alike.
+After a first pass that is not counted, each round takes every measurement once, every other
+round in reverse order. Rates are medians over the rounds; a ratio is the median of the rounds'
+own ratios, so that other work on the machine, and the disk's changing speed, weigh on service
+and floor alike.
 """
 
 import argparse

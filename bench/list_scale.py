@@ -5,7 +5,7 @@ then 100,000 rules (then 100,000 again with 8 entries each instead of 3), and ti
 through the WSGI app in-process, at `limit=100` as real clients page. The floor is the first
 page, measured in the same run: the target is the last page within 5x of it.
 
-    .venv/bin/python bench/list_scale.py
+    .venv/bin/python -m bench.list_scale
 """
 
 import hashlib

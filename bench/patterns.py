@@ -7,7 +7,7 @@ floor (an all-digits near-miss of the same length, the cheapest pass), and the g
 shortest to the longest length divided by the growth of the length (1.0 is linear). Last, the
 service's own check, which refuses entries over patterns.MAX_LENGTH before the regex runs.
 
-    .venv/bin/python bench/patterns.py
+    .venv/bin/python -m bench.patterns
 """
 
 import time

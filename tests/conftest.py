@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 pytest.register_assert_rewrite("helpers")  # so that its asserts say what differs
 
 from forwarding import create_app, credentials  # noqa: E402
+from forwarding.db import get_repo  # noqa: E402
 from forwarding.repository import Repository  # noqa: E402
 
 from helpers import MD5_123456, basic  # noqa: E402
@@ -34,6 +35,9 @@ def template(tmp_path_factory):
         patch.setattr(credentials, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
         app = create_app({"TESTING": True, "DATABASE": str(path)})
     response = app.test_client().get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
+    with app.app_context():
+        connection = get_repo()  # kept by the app between requests
+    connection.close()  # the last connection to close moves the log into the file
     assert not os.path.exists(f"{path}-wal")  # everything is in the file that is copied
     return path, response.get_json()["token"]
 

@@ -4,11 +4,10 @@ error JSON; a failure part-way through a push leaves nothing half-written."""
 import json
 import logging
 import sqlite3
-import types
 
 import pytest
 
-from forwarding import config
+from forwarding import config, repository
 from forwarding.repository import Repository
 
 from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
@@ -87,12 +86,12 @@ def test_a_failure_part_way_through_a_push_leaves_nothing_of_it(client, auth, re
     push(client, auth, item(1, 101, "101"), item(2, 102, "102"))
     before = stored_rules(repo)
 
-    def dumps(value):  # the third rule cannot be written
-        if value == ["666"]:
+    def entries_text(entities, written_as=repository._json_array):  # the third rule cannot be written
+        if entities == ["666"]:
             raise OSError("no space left on device")
-        return json.dumps(value)
+        return written_as(entities)
 
-    monkeypatch.setattr("forwarding.repository.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
+    monkeypatch.setattr(repository, "_json_array", entries_text)
     response = push(client, auth, item(1, 101, "vizit:1"), item(2, 102), item(3, 103, "666"), item(4, 104, "104"))
     assert_error(response, 500, "Internal server error")
     assert stored_rules(repo) == before

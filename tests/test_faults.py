@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from forwarding import UnusableDatabase, cli, create_app
+from forwarding.db import get_repo
 from forwarding.repository import Repository
 
 from helpers import assert_error, assert_json, item, push, result, stored_rules
@@ -22,8 +23,9 @@ def assert_internal_error(response):
 
 
 @pytest.fixture
-def every_connection(monkeypatch):
-    """`every_connection(pragma)`: from now on, the app's connections run `pragma` when opened."""
+def every_connection(monkeypatch, app):
+    """`every_connection(pragma)`: from now on, the app's connections run `pragma`: the one it
+    keeps between requests, and each one opened later."""
     connect = Repository.connect.__func__
 
     def install(pragma):
@@ -33,6 +35,8 @@ def every_connection(monkeypatch):
             return repository
 
         monkeypatch.setattr(Repository, "connect", classmethod(connect_with_pragma))
+        with app.app_context():
+            get_repo().db.execute(pragma)
 
     return install
 

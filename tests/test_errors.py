@@ -4,6 +4,7 @@ error JSON; a failure part-way through a push leaves nothing half-written."""
 import json
 import logging
 import sqlite3
+import types
 
 import pytest
 
@@ -86,12 +87,12 @@ def test_a_failure_part_way_through_a_push_leaves_nothing_of_it(client, auth, re
     push(client, auth, item(1, 101, "101"), item(2, 102, "102"))
     before = stored_rules(repo)
 
-    def entries_text(entities, written_as=repository._json_array):  # the third rule cannot be written
-        if entities == ["666"]:
+    def dumps(value):  # the third rule cannot be written
+        if value == ["666"]:
             raise OSError("no space left on device")
-        return written_as(entities)
+        return json.dumps(value)
 
-    monkeypatch.setattr(repository, "_json_array", entries_text)
+    monkeypatch.setattr("forwarding.repository.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
     response = push(client, auth, item(1, 101, "vizit:1"), item(2, 102), item(3, 103, "666"), item(4, 104, "104"))
     assert_error(response, 500, "Internal server error")
     assert stored_rules(repo) == before

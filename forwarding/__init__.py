@@ -2,25 +2,35 @@
 
 import logging
 import os
+import sqlite3
 import uuid
 from contextlib import closing
 
 from flask import Flask
 
-from . import config, credentials
+from . import config, credentials, requestlog
 from .repository import Repository
+
+
+class UnusableDatabase(Exception):
+    """The database file is damaged, unreadable or read-only: the service does not start on it."""
 
 
 def create_app(test_config=None):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
-    or `test_config` instead of the environment."""
+    or `test_config` instead of the environment. Raises UnusableDatabase."""
     app = Flask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # the contract fixes the order of every key
     app.logger.setLevel(logging.INFO)
+    requestlog.init_app(app)  # first: its before_request must run before any other
 
-    _prepare_database(app)
+    try:
+        _prepare_database(app)
+    except sqlite3.DatabaseError as error:
+        # The file stays as it is: never a fresh database over one that cannot be read.
+        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}; not starting") from None
 
     from . import api, cli, db
 

@@ -6,7 +6,7 @@ import math
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
-from . import errors, messages, schemas
+from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
 from .db import get_repo
 from .errors import ApiError
@@ -19,11 +19,29 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _json_integer(text):
+    # Python refuses to convert more than 4300 digits, yet such a number is JSON: a field must
+    # answer that it is out of range, an unknown key must ignore it. Past 20 characters no field
+    # takes it anyway, so a float (cheap to make from any length) keeps its place.
+    return int(text) if len(text) <= 20 else float(text)
+
+
+def _parse(text, **hooks):
+    # Strict JSON: NaN and Infinity are not JSON, though Python's parser takes them by default.
+    return json.loads(text, parse_constant=_reject_constant, **hooks)
+
+
 def read_json():
     """The request body as a JSON object, whatever the Content-Type says; else `Wrong JSON body`."""
     try:
-        # Strict UTF-8 (no byte-order mark, no lone surrogates) and strict JSON (no NaN or Infinity).
-        body = json.loads(request.get_data(cache=False).decode("utf-8"), parse_constant=_reject_constant)
+        # Strict UTF-8: no byte-order mark, no lone surrogates.
+        text = request.get_data(cache=False).decode("utf-8")
+        try:
+            body = _parse(text)
+        except ValueError:
+            # Perhaps only an integer too long for Python: a Python hook on every integer would
+            # slow down every push, so it is used on this second try alone.
+            body = _parse(text, parse_int=_json_integer)
     except (ValueError, RecursionError):
         raise ApiError(messages.WRONG_JSON) from None
     if not isinstance(body, dict):
@@ -84,6 +102,11 @@ def info():
         "api_version": messages.API_VERSION,
         "device_serial_number": config["DEVICE_SERIAL"],
     }
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_document():
+    return openapi.document(current_app)  # no authentication: integrators generate clients from it
 
 
 @bp.get("/api/v1/login")

@@ -7,7 +7,7 @@ import time
 from flask import current_app
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 
-from . import credentials, messages
+from . import credentials, messages, throttle
 from .db import get_repo
 
 
@@ -69,17 +69,23 @@ def _account_matches(account, username, md5_digest):
     return name_ok and password_ok
 
 
+def _basic_matches(account, username, password):
+    key = (username, password, account.password_hash)
+    if key in _recently_verified:
+        return True
+    if not _account_matches(account, username, credentials.md5_hex(password)):
+        return False
+    _recently_verified.add(key, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
+    return True
+
+
 @basic_auth.verify_password
 def verify_password(username, password):
     if not username:
         return None
     account = get_repo().account()
-    key = (username, password, account.password_hash)
-    if key in _recently_verified:
-        return account.username
-    if not _account_matches(account, username, credentials.md5_hex(password)):
+    if not throttle.checked(username, lambda: _basic_matches(account, username, password)):
         return None
-    _recently_verified.add(key, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
     return account.username
 
 
@@ -99,7 +105,7 @@ basic_auth.error_handler(_log_in_first)
 def log_in(username, md5_digest):
     """A new token when `md5_digest` is the MD5 hex of the account's password, else None."""
     repo = get_repo()
-    if not _account_matches(repo.account(), username, md5_digest):
+    if not throttle.checked(username, lambda: _account_matches(repo.account(), username, md5_digest)):
         return None
     token = credentials.new_token()
     now = time.time()

@@ -15,10 +15,17 @@ DEFAULTS = {
     "BUSY_TIMEOUT_MS": 30000,
     # Seconds a verified Basic credential is remembered, so the slow hash runs once, not per request.
     "BASIC_AUTH_CACHE_SECONDS": 60,
+    # After this many failed logins (or HTTP Basic checks) for one username from one address
+    # within LOGIN_WINDOW_SECONDS, its attempts are refused unchecked for LOGIN_BLOCK_SECONDS.
+    "LOGIN_MAX_FAILURES": 10,
+    "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_BLOCK_SECONDS": 900,
     # Empty: a serial is made on first start and kept in the database.
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
     "FIRMWARE_VERSION": "1.0.0",
+    # The log's format: "text", or "json" for one JSON object per line.
+    "LOG_FORMAT": "text",
 }
 
 
@@ -30,10 +37,19 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         if raw is None:
             continue
         if isinstance(default, int):
-            try:
-                overrides[name] = int(raw)
-            except ValueError:
-                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}") from None
+            # Plain ASCII digits only: int() would also take " 60 ", "1_000" and other scripts' digits.
+            if not raw.isascii() or not raw.isdigit():
+                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}")
+            overrides[name] = int(raw)
         else:
             overrides[name] = raw
     return overrides
+
+
+# A setting whose name ends in one of these words holds a secret, which `forwarding config` masks
+# (none does yet; TOKEN_LIFETIME ends in LIFETIME).
+SECRET_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "KEY", "TOKEN", "CREDENTIALS")
+
+
+def is_secret(name):
+    return name.rsplit("_", 1)[-1] in SECRET_WORDS

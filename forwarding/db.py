@@ -1,21 +1,39 @@
-"""One repository connection per request, on `g`, closed when the request ends."""
+"""The repository connection: opened on a thread's first request and kept for its next ones.
 
-from flask import current_app, g
+Opening an SQLite connection and reading the schema costs more than a whole list request, so
+each thread keeps its own (an sqlite3 connection belongs to the thread that made it). Under
+uWSGI with lazy-apps each worker opens its own after the fork, on its first request.
+"""
+
+import threading
+
+from flask import current_app
 
 from .repository import Repository
 
 
+def _connections():
+    return current_app.extensions["forwarding.connections"]
+
+
 def get_repo():
-    if "repo" not in g:
-        g.repo = Repository.connect(current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"])
-    return g.repo
+    connections = _connections()
+    repo = getattr(connections, "repo", None)
+    if repo is None:
+        repo = connections.repo = Repository.connect(current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"])
+    return repo
 
 
-def close_repo(exception=None):
-    repo = g.pop("repo", None)
-    if repo is not None:
+def _drop_if_unfinished(exception=None):
+    # Every transaction ends inside its own method; one still open means something failed
+    # where even the rollback could not run. The next request starts on a new connection.
+    connections = _connections()
+    repo = getattr(connections, "repo", None)
+    if repo is not None and repo.db.in_transaction:
         repo.close()
+        del connections.repo
 
 
 def init_app(app):
-    app.teardown_appcontext(close_repo)
+    app.extensions["forwarding.connections"] = threading.local()
+    app.teardown_appcontext(_drop_if_unfinished)

@@ -16,9 +16,16 @@ PATTERNS = (
 )
 
 # One alternation is one pass of the regex engine per entry instead of up to five.
-_ANY = re.compile("|".join(f"(?:{p})" for p in PATTERNS), re.ASCII)
+ANY_PATTERN = re.compile("|".join(f"(?:{p})" for p in PATTERNS), re.ASCII)
+
+# Longest entry accepted (decided here, README "Contract notes"): far above any real SIP URI
+# (a user part, `@` and a 253-character DNS name), far below where the SIP host pattern gets
+# slow: it costs several times more per character than the others, more still past ~64 KB
+# (bench/patterns.py), and a 16 MiB body of such entries took seconds of CPU.
+MAX_LENGTH = 512
 
 
 def is_forward_entity(value):
-    """True when `value` is a string that one of the patterns matches over its whole length."""
-    return type(value) is str and _ANY.fullmatch(value) is not None
+    """True when `value` is a string of at most MAX_LENGTH characters that one of the patterns
+    matches over its whole length."""
+    return type(value) is str and len(value) <= MAX_LENGTH and ANY_PATTERN.fullmatch(value) is not None

@@ -21,8 +21,10 @@ SCHEMA = (
         link_id INTEGER UNIQUE,              -- NULL for a rule that did not come from Link
         entities TEXT NOT NULL               -- forward_entity_list as a JSON array, always used whole
     )""",
-    # The link_id lists, in forward_number order, without visiting rules that have no link_id.
-    "CREATE INDEX IF NOT EXISTS rules_linked ON rules (forward_number) WHERE link_id IS NOT NULL",
+    # The keys alone, in list order: a page skips the rules before it here, in a few slim index
+    # pages, instead of stepping over the table's wide rows. link_id is in it so that the link
+    # list skips the rules without one without reading them either.
+    "CREATE INDEX IF NOT EXISTS rules_by_number ON rules (forward_number, link_id)",
     """CREATE TABLE IF NOT EXISTS tokens (
         digest TEXT PRIMARY KEY,             -- SHA-256 of the token: the token itself is never stored
         expires_at REAL NOT NULL
@@ -33,32 +35,45 @@ SCHEMA = (
         password_hash TEXT NOT NULL,
         is_default INTEGER NOT NULL          -- 1 while the factory password is in use
     )""",
+    """CREATE TABLE IF NOT EXISTS login_failures (
+        key TEXT PRIMARY KEY,                -- SHA-256 of the username and the address (throttle.py)
+        failures INTEGER NOT NULL,           -- failed attempts since window_start
+        window_start REAL NOT NULL,
+        blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID""",
 )
 
-_LIST_QUERIES = {
-    # (linked, descending) -> (count, page). Fixed text: no SQL is ever built from input.
-    (False, False): (
-        "SELECT count(*) FROM rules",
-        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number LIMIT ? OFFSET ?",
-    ),
-    (False, True): (
-        "SELECT count(*) FROM rules",
-        "SELECT NULL, forward_number, entities FROM rules ORDER BY forward_number DESC LIMIT ? OFFSET ?",
-    ),
-    (True, False): (
-        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
-        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
-        " ORDER BY forward_number LIMIT ? OFFSET ?",
-    ),
-    (True, True): (
-        "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
-        "SELECT link_id, forward_number, entities FROM rules WHERE link_id IS NOT NULL"
-        " ORDER BY forward_number DESC LIMIT ? OFFSET ?",
-    ),
+# Fixed text: no SQL is ever built from input. A page is found in two steps: the key of its
+# first rule, `:offset` entries into the slim index rules_by_number, then `:limit` rules from that
+# key on. A page past the end has no first key (NULL), so it is empty.
+LIST_COUNT = {
+    False: "SELECT count(*) FROM rules",
+    True: "SELECT count(*) FROM rules WHERE link_id IS NOT NULL",
+}
+LIST_PAGE = {
+    # (linked, descending) -> the page
+    (False, False): """SELECT NULL, forward_number, entities FROM rules
+        WHERE forward_number >= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 ORDER BY forward_number LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number LIMIT :limit""",
+    (False, True): """SELECT NULL, forward_number, entities FROM rules
+        WHERE forward_number <= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 ORDER BY forward_number DESC LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number DESC LIMIT :limit""",
+    (True, False): """SELECT link_id, forward_number, entities FROM rules INDEXED BY rules_by_number
+        WHERE link_id IS NOT NULL
+          AND forward_number >= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 WHERE link_id IS NOT NULL ORDER BY forward_number LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number LIMIT :limit""",
+    (True, True): """SELECT link_id, forward_number, entities FROM rules INDEXED BY rules_by_number
+        WHERE link_id IS NOT NULL
+          AND forward_number <= (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 WHERE link_id IS NOT NULL ORDER BY forward_number DESC LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number DESC LIMIT :limit""",
 }
 
 
@@ -104,6 +119,10 @@ class Repository:
         `make_account()` returns `(username, password_hash)` and `make_serial()` a string; each
         is called only when the database has none yet.
         """
+        # A damaged file stops here, before anything is written to it.
+        verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
         self.db.execute("PRAGMA journal_mode = WAL")
         with self._transaction() as db:
             for statement in SCHEMA:
@@ -146,12 +165,14 @@ class Repository:
     def put_rule(self, number, entities):
         """Create or replace one rule, keeping its link_id; an empty list removes it."""
         with self._transaction() as db:
-            if not entities:
+            if entities:
+                db.execute(
+                    "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
+                    " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
+                    (number, json.dumps(entities)),
+                )
+            else:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                return
-            text = json.dumps(entities)
-            if db.execute("UPDATE rules SET entities = ? WHERE forward_number = ?", (text, number)).rowcount == 0:
-                db.execute("INSERT INTO rules (forward_number, entities) VALUES (?, ?)", (number, text))
 
     def delete_rules(self, numbers):
         return self._delete_each("DELETE FROM rules WHERE forward_number = ?", numbers)
@@ -177,11 +198,12 @@ class Repository:
             ).fetchone()
             total, rows = (0, []) if row is None else (1, [row][offset:offset + limit])
         else:
-            count, page = _LIST_QUERIES[linked, descending]
             with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
-                total = db.execute(count).fetchone()[0]
-                rows = db.execute(page, (limit, offset)).fetchall()
-        return total, [(link_id, number, json.loads(text)) for link_id, number, text in rows]
+                total = db.execute(LIST_COUNT[linked]).fetchone()[0]
+                rows = db.execute(LIST_PAGE[linked, descending], {"offset": offset, "limit": limit}).fetchall()
+        # One decode for the page, not one per rule: each stored text is a JSON array.
+        lists = json.loads(f"[{','.join(text for _, _, text in rows)}]")
+        return total, [(link_id, number, entities) for (link_id, number, _), entities in zip(rows, lists)]
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -199,6 +221,41 @@ class Repository:
         ).fetchone()
         return None if row is None else row[0]
 
+    # -- failed logins (throttle.py) ------------------------------------------------------------
+
+    def blocked_until(self, key):
+        """When the block on `key` ends (0 when it has failures but no block), None without failures."""
+        row = self.db.execute("SELECT blocked_until FROM login_failures WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def add_login_failure(self, key, now, max_failures, window_seconds, block_seconds):
+        """Count a failed attempt for `key`; True when it is the `max_failures`th within
+        `window_seconds`, which blocks `key` for `block_seconds` and starts its count afresh.
+
+        Counts whose window and block have both ended are dropped first, so an old count
+        never adds to a new one and the table keeps only the recent.
+        """
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM login_failures WHERE window_start <= ? AND blocked_until <= ?", (now - window_seconds, now)
+            )
+            (failures,) = db.execute(
+                "INSERT INTO login_failures (key, failures, window_start, blocked_until) VALUES (?, 1, ?, 0)"
+                " ON CONFLICT (key) DO UPDATE SET failures = failures + 1 RETURNING failures",
+                (key, now),
+            ).fetchone()
+            if failures < max_failures:
+                return False
+            db.execute(
+                "UPDATE login_failures SET failures = 0, window_start = ?, blocked_until = ? WHERE key = ?",
+                (now, now + block_seconds, key),
+            )
+            return True
+
+    def clear_login_failures(self, key):
+        with self._transaction() as db:
+            db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
     # -- the account and the settings ----------------------------------------------------------
 
     def account(self):
@@ -215,3 +272,47 @@ class Repository:
     def setting(self, name):
         row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else row[0]
+
+    # -- for the operator's commands (cli.py) ---------------------------------------------------
+
+    def count_rules(self):
+        return self.db.execute("SELECT count(*) FROM rules").fetchone()[0]
+
+    def each_rule(self, limit=None):
+        """Every rule, or the first `limit`, as `(link_id, forward_number, entities)` in
+        forward_number order; read lazily, from one snapshot."""
+        rows = self.db.execute(
+            "SELECT link_id, forward_number, entities FROM rules ORDER BY forward_number LIMIT ?",
+            (-1 if limit is None else limit,),  # SQLite: a negative LIMIT is no limit
+        )
+        return ((link_id, number, json.loads(text)) for link_id, number, text in rows)
+
+    def import_rules(self, rules, replace=False):
+        """Write `(link_id, forward_number, entities)` rules in one transaction, as the API would.
+
+        A rule with a link_id takes it from any other rule, which is removed (the push of
+        5.1); one without keeps the link_id it has (5.2); an empty list removes the rule.
+        `replace` removes every rule first. Returns how many that removed and one outcome
+        string per rule.
+        """
+        outcomes = []
+        with self._transaction() as db:
+            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
+            for link_id, number, entities in rules:
+                existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+                if not entities:
+                    db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                    outcomes.append(messages.DELETED if existed else messages.ENTITY_NOT_FOUND)
+                    continue
+                db.execute(
+                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
+                    (number, link_id, json.dumps(entities)),
+                )
+                outcomes.append(messages.UPDATED if existed else messages.CREATED)
+        return removed, outcomes
+
+    def revoke_tokens(self):
+        """Delete every token (every client must log in again); how many there were."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM tokens").rowcount

@@ -20,6 +20,7 @@ WRONG_TYPE = "wrong_type"
 _CODES = {"required": MISSING, "null": WRONG_TYPE, "invalid": WRONG_TYPE, "validator_failed": WRONG_TYPE}
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,25}")
+_ABSENT = object()  # a key missing from a JSON object (None would be JSON's null)
 
 
 def limits(max_entities):
@@ -40,6 +41,11 @@ class Int64(fields.Integer):
     def accepts(value):
         # `type(...) is int` and not isinstance: a bool is an int to Python, not to the panel.
         return type(value) is int and 0 < value <= INT64_MAX
+
+    @classmethod
+    def checker(cls):
+        """`accepts` for checking many values in one load (see EntityList.checker)."""
+        return cls.accepts
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not self.accepts(value):
@@ -80,8 +86,14 @@ class EntityList(_CheckedList):
         super().__init__(fields.String(), **kwargs)
 
     @staticmethod
+    def checker():
+        """`accepts` for checking many lists in one load: the limit in force is read once."""
+        max_entities = _max_entities()
+        return lambda value: type(value) is list and len(value) <= max_entities and all(map(is_forward_entity, value))
+
+    @staticmethod
     def accepts(value):
-        return type(value) is list and len(value) <= _max_entities() and all(map(is_forward_entity, value))
+        return EntityList.checker()(value)
 
 
 class IdList(_CheckedList):
@@ -99,29 +111,34 @@ class ItemList(fields.List):
     """list_items: objects of `schema`, loaded as tuples of its fields' values in its order.
 
     A Link push carries tens of thousands of items, so each item's fields are checked with
-    their `accepts` directly instead of through a full nested load; the first problem is
-    reported as `{index: {field: [code]}}`, as a nested schema would report it.
+    their `checker` directly, in one pass, instead of through a full nested load; the first
+    problem is reported as `{index: {field: [code]}}`, as a nested schema would report it.
     """
 
     default_error_messages = _CODES
 
     def __init__(self, schema, **kwargs):
         super().__init__(fields.Nested(schema), **kwargs)
-        self._checks = tuple((name, field.accepts) for name, field in schema().load_fields.items())
+        self._fields = tuple(schema().load_fields.items())
 
     def _deserialize(self, value, attr, data, **kwargs):
         if type(value) is not list:
             raise self.make_error("invalid")
+        checks = [(name, field.checker()) for name, field in self._fields]
+        rows = []
         for index, item in enumerate(value):
             if type(item) is not dict:  # an element that is not an object: the list is wrong
                 raise self.make_error("invalid")
-            for name, accepts in self._checks:
-                if name not in item:
+            row = []
+            for name, accepts in checks:
+                field_value = item.get(name, _ABSENT)
+                if field_value is _ABSENT:
                     raise ValidationError({index: {name: [MISSING]}})
-                if not accepts(item[name]):
+                if not accepts(field_value):
                     raise ValidationError({index: {name: [WRONG_TYPE]}})
-        names = [name for name, _ in self._checks]
-        return [tuple(item[name] for name in names) for item in value]
+                row.append(field_value)
+            rows.append(tuple(row))
+        return rows
 
 
 class _Strict(Schema):
@@ -129,41 +146,50 @@ class _Strict(Schema):
         unknown = EXCLUDE  # the vendor ignores keys it does not know
 
 
+# The `metadata` descriptions are for the API's OpenAPI document (forwarding/openapi.py).
+_LINK_ID = {"description": "The management system's id of the rule; unique among the rules that have one."}
+_FORWARD_NUMBER = {"description": "The panel's logical number of the apartment (floor + apartment); the rule's key."}
+_ENTITIES = {
+    "description": "The numbers the call is forwarded to, in calling order. In a push, an empty list removes the rule."
+}
+_IDS = {"description": "One outcome per id, in order; an id repeated is `entity_not_found` the second time."}
+
+
 class LinkItem(_Strict):
-    link_id = Int64(required=True)
-    forward_number = Int64(required=True)
-    forward_entity_list = EntityList(required=True)
+    link_id = Int64(required=True, metadata=_LINK_ID)
+    forward_number = Int64(required=True, metadata=_FORWARD_NUMBER)
+    forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
 class LinkItems(_Strict):
-    list_items = ItemList(LinkItem, required=True)
+    list_items = ItemList(LinkItem, required=True, metadata={"description": "Applied in order, in one transaction."})
 
 
 class ForwardItem(_Strict):
-    forward_entity_list = EntityList(required=True)
+    forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
 class ForwardUid(_Strict):
-    forward_uid = DigitString(required=True, data_key="forward-uid")
+    forward_uid = DigitString(required=True, data_key="forward-uid", metadata=_FORWARD_NUMBER)
 
 
 class UidItems(_Strict):
-    uid_items = IdList(required=True)
+    uid_items = IdList(required=True, metadata=_IDS)
 
 
 class LinkIds(_Strict):
-    link_ids = IdList(required=True)
+    link_ids = IdList(required=True, metadata=_IDS)
 
 
 class ListQuery(_Strict):
-    limit = DigitString(maximum=1000, load_default=10)
-    page_number = DigitString(load_default=1)
+    limit = DigitString(maximum=1000, load_default=10, metadata={"description": "Rules per page."})
+    page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
     sort_field = fields.String(validate=validate.OneOf(["forward_number"]), load_default="forward_number")
     sort_type = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
 
 
 class LinkListQuery(ListQuery):
-    link_id = DigitString(load_default=None)
+    link_id = DigitString(load_default=None, metadata={"description": "Only the rule with this link_id."})
 
 
 link_items = LinkItems()

@@ -1,19 +1,68 @@
+import os
+import shutil
+import time
+from functools import partial
+
 import pytest
+from hypothesis import settings
+from werkzeug.security import generate_password_hash
 
-from forwarding import create_app
-from forwarding.repository import Repository
+pytest.register_assert_rewrite("helpers")  # so that its asserts say what differs
 
-from helpers import MD5_123456, basic
+from forwarding import create_app, credentials  # noqa: E402
+from forwarding.db import get_repo  # noqa: E402
+from forwarding.repository import Repository  # noqa: E402
+
+from helpers import MD5_123456, basic  # noqa: E402
+
+# The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
+# draws fresh ones, many more.
+settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=5000, deadline=None)
+settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """A database after its first start, and a token logged in on it: `(path, token)`.
+
+    Each test starts from a copy, with the factory password hashed at the lowest work factor:
+    the slow hash spends a tenth of a second on each login or new Basic credential, and the
+    suite checks dozens. Tests that change the password get the real slow hash again.
+    """
+    path = tmp_path_factory.mktemp("template") / "forwarding.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
+        app = create_app({"TESTING": True, "DATABASE": str(path)})
+    response = app.test_client().get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
+    with app.app_context():
+        connection = get_repo()  # kept by the app between requests
+    connection.close()  # the last connection to close moves the log into the file
+    assert not os.path.exists(f"{path}-wal")  # everything is in the file that is copied
+    return path, response.get_json()["token"]
 
 
 @pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "forwarding.db")
+def db_path(tmp_path, template):
+    path = tmp_path / "forwarding.db"
+    shutil.copyfile(template[0], path)
+    return str(path)
 
 
 @pytest.fixture
-def app(db_path):
-    return create_app({"TESTING": True, "DATABASE": db_path})
+def make_app(db_path):
+    """A new app instance on the test's database file (a second worker, or a restart), with
+    `config` on top of the test settings."""
+
+    def make(**config):
+        return create_app({"TESTING": True, "DATABASE": db_path, **config})
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -35,14 +84,14 @@ def repo(db_path):
 
 
 @pytest.fixture
-def token(client):
-    response = client.get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
-    return response.get_json()["token"]
+def token(template):
+    """A login token valid on the test's database (it was logged in on the template)."""
+    return template[1]
 
 
 @pytest.fixture
 def auth(token):
-    """Headers that authenticate with a fresh login token."""
+    """Headers that authenticate with a login token."""
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -50,3 +99,23 @@ def auth(token):
 def basic_auth():
     """Headers that authenticate with HTTP Basic and the factory credentials."""
     return basic("admin", "123456")
+
+
+class Clock:
+    """`time.time` under the test's control: it stands still until `advance` moves it."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock(time.time())
+    monkeypatch.setattr(time, "time", clock)
+    return clock

@@ -32,8 +32,8 @@ def test_logs_hold_errors_but_no_secret(deployment):
     statuses = [wrong_login.status, with_token.status, wrong_basic.status, stuck_login.status, login_while_down.status]
     assert statuses == [400, 200, 401, 200, 502]
     uwsgi_log, access_log = deployment.uwsgi.log(), deployment.nginx.access_log()
-    assert "GET /api/v1/login => 400" in uwsgi_log  # 4xx answers are logged, path only
-    assert "GET /api/v1/forward/items => 401" in uwsgi_log
+    assert "GET /api/v1/login 400 " in uwsgi_log  # the service's line for each request, path only
+    assert "GET /api/v1/forward/items 401 " in uwsgi_log
     assert "is managing request /api/v1/login since" in uwsgi_log
     assert access_log.count('"GET /api/v1/login?[masked] HTTP/1.1"') == 4
     secrets = [MD5_123456, WRONG_MD5, token, stuck_login.json()["token"], wrong_basic_auth["Authorization"].split()[1]]

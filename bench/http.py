@@ -1,0 +1,242 @@
+"""Requests per second through the shipped uWSGI config, against floors measured in the same run.
+
+    .venv/bin/python -m bench.http [--seconds 2] [--rounds 5]
+
+Needs wrk (Debian: `apt-get install wrk`). Everything listens on 127.0.0.1 only.
+
+- list: `GET /api/v1/forward/items?limit=100` on 1,000 rules, with a login token, through
+  `uwsgi --ini wsgi.ini`. Its floor is the same answer's bytes as a constant from a bare WSGI app
+  (bench/constant_app.py) under the same uWSGI settings; a second floor is the same constant from
+  a minimal Flask view, to show what the framework alone costs.
+- write: `POST /api/v1/forward/item/<n>` with a random n in 1..100,000 (creates and updates) and
+  a random entry; its floor is the rate of the same single-row commits straight into SQLite with
+  the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process.
+
+After a first pass that is not counted, each round takes every measurement once, every other
+round in reverse order. Rates are medians over the rounds; a ratio is the median of the rounds'
+own ratios, so that other work on the machine, and the disk's changing speed, weigh on service
+and floor alike.
+"""
+
+import argparse
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import closing
+
+from forwarding import create_app
+
+from .wsgi_calls import bearer, call, environ_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RULES = 1000
+LIST_PATH = "/api/v1/forward/items?limit=100"
+WRITE_NUMBERS = 100_000
+
+# Every write changes its rule (SQLite skips writing a row that an update leaves as it was): each
+# wrk thread of each run seeds its own random numbers, or they would all draw the same ones.
+WRITE_SCRIPT = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 16 + seed)
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "%(authorization)s"
+request = function()
+  local body = '{"forward_entity_list": ["1001", "sip:' .. math.random(1, 1000000000) .. '@sip.bas-ip.com"]}'
+  return wrk.format(nil, "/api/v1/forward/item/" .. math.random(1, %(numbers)d), nil, body)
+end
+"""
+LIST_SCRIPT = 'wrk.headers["Authorization"] = "%(authorization)s"\n'
+
+
+def free_port():
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ini(directory):
+    """wsgi.ini, or until it honours FORWARDING_HTTP_SOCKET a copy of it that does."""
+    with open(os.path.join(ROOT, "wsgi.ini")) as ini:
+        text = ini.read()
+    if "FORWARDING_HTTP_SOCKET" in text:
+        return "wsgi.ini"
+    copy = os.path.join(directory, "wsgi.ini")
+    with open(copy, "w") as ini:
+        ini.write(re.sub(r"(?m)^http-socket\s*=.*$", "http-socket = $(FORWARDING_HTTP_SOCKET)", text))
+    return copy
+
+
+class Uwsgi:
+    """`uwsgi --ini wsgi.ini` on a free loopback port, with extra options and environment."""
+
+    def __init__(self, directory, name, options=(), environment=None):
+        self.port = free_port()
+        socket_address = f"127.0.0.1:{self.port}"
+        command = [os.path.join(os.path.dirname(sys.executable), "uwsgi"), "--ini", _ini(directory), *options]
+        self.log = open(os.path.join(directory, name + ".log"), "wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "FORWARDING_HTTP_SOCKET": socket_address, **(environment or {})},
+        )
+        self._wait_until_up()
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _wait_until_up(self, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"uwsgi exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                urllib.request.urlopen(self.url("/api/info"), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"uwsgi did not answer within {seconds} s; see {self.log.name}")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)  # die-on-term: SIGTERM stops, not reloads
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def wrk(url, script, seconds):
+    """Requests per second that wrk measures; fails on any answer but 2xx, or a lost connection."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        out = subprocess.run(
+            ["wrk", "--threads", "2", "--connections", "8", "--duration", f"{seconds}s", "--script", lua.name, url],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    # uWSGI closes the connection after each answer, which wrk counts as a read error: not a failure.
+    errors = re.search(r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", out)
+    if "Non-2xx" in out or (errors and any(map(int, errors.groups()))):
+        raise RuntimeError("wrk saw failures:\n" + out)
+    return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+
+
+def commit_rate(path, seconds):
+    """Commits per second of the same writes as wrk's, straight into SQLite with the service's
+    pragmas: one statement that creates the rule or replaces its entries."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        db.execute("PRAGMA synchronous = FULL")
+        commits = 0
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            entities = f'["1001", "sip:{random.randint(1, 10**9)}@sip.bas-ip.com"]'
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
+                " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
+                (random.randint(1, WRITE_NUMBERS), entities),
+            )
+            db.execute("COMMIT")
+            commits += 1
+    return commits / seconds
+
+
+def prepare(directory):
+    """The service's database with RULES rules; a token; the list page's bytes; the floor's copy."""
+    path = os.path.join(directory, "forwarding.db")
+    app = create_app({"DATABASE": path})
+    headers = bearer(app)
+    items = [{"link_id": n, "forward_number": n, "forward_entity_list": [str(n), f"sip:{n}@sip.bas-ip.com"]}
+             for n in range(1, RULES + 1)]
+    status, _ = call(app, environ_for("/api/v1/forward/items/link", method="POST", json={"list_items": items}, headers=headers))
+    assert status == 200
+    status, page = call(app, environ_for(LIST_PATH, headers=headers))
+    assert status == 200
+    page_path = os.path.join(directory, "page.json")
+    with open(page_path, "wb") as page_file:
+        page_file.write(page)
+    floor_path = os.path.join(directory, "floor.db")
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(floor_path)) as copy:
+        source.backup(copy)
+    return path, headers["Authorization"], page_path, floor_path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=2, help="length of each measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements of each kind (medians are shown)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/http.py needs wrk: sudo apt-get install wrk")
+    logging.disable(logging.WARNING)  # the factory-password warning of the fresh database
+
+    directory = tempfile.mkdtemp(prefix="bench-http-")
+    database, authorization, page_path, floor_database = prepare(directory)
+    constant_body = {"BENCH_CONSTANT_BODY": page_path}
+    servers = [
+        service := Uwsgi(directory, "service", environment={"FORWARDING_DATABASE": database}),
+        constant := Uwsgi(directory, "constant", ["--wsgi-file", "bench/constant_app.py"], constant_body),
+        flask_constant := Uwsgi(
+            directory, "flask-constant", ["--wsgi-file", "bench/constant_app.py", "--callable", "flask_app"], constant_body
+        ),
+    ]
+    list_script = LIST_SCRIPT % {"authorization": authorization}
+    write_script = WRITE_SCRIPT % {"authorization": authorization, "numbers": WRITE_NUMBERS}
+    measurements = {
+        "list floor": lambda seconds: wrk(constant.url(LIST_PATH), list_script, seconds),
+        "list Flask floor": lambda seconds: wrk(flask_constant.url(LIST_PATH), list_script, seconds),
+        "list": lambda seconds: wrk(service.url(LIST_PATH), list_script, seconds),
+        "write": lambda seconds: wrk(service.url("/"), write_script, seconds),
+        "write floor": lambda seconds: commit_rate(floor_database, seconds),
+    }
+    try:
+        # A first pass, not counted: the workers load, and each database's write-ahead log grows to
+        # the size it keeps (while it grows, every commit also syncs the file's new length).
+        for measure in measurements.values():
+            measure(1)
+        figures = {name: [] for name in measurements}
+        for round_ in range(args.rounds):
+            # Every other round backwards, so that no measurement always follows the same one.
+            for name in list(measurements)[::-1 if round_ % 2 else 1]:
+                figures[name].append(measurements[name](args.seconds))
+    finally:
+        for server in servers:
+            server.stop()
+    shutil.rmtree(directory)
+    report(figures, args)
+
+
+def report(figures, args):
+    """Median rates, and for each pair the median of the rounds' ratios: the disk's speed, shared
+    with whatever else runs on the machine, drifts far more between rounds than within one."""
+    print(f"requests per second, medians of {args.rounds} rounds of {args.seconds:g} s; wrk: 2 threads, 8 connections")
+    print(f"{'':26} {'service':>8} {'floor':>8} {'ratio':>6}")
+    summary = {"list_rps": round(statistics.median(figures["list"])), "write_rps": round(statistics.median(figures["write"]))}
+    for name, floor_name in (("list", "list floor"), ("list", "list Flask floor"), ("write", "write floor")):
+        ratio = statistics.median(service / floor for service, floor in zip(figures[name], figures[floor_name]))
+        print(f"{name + ' vs ' + floor_name:26} {statistics.median(figures[name]):8.0f}"
+              f" {statistics.median(figures[floor_name]):8.0f} {ratio:6.2f}")
+        summary[floor_name.replace(" ", "_").lower()] = round(ratio, 2)
+    print(json.dumps(summary))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""One log line per request, and the format of the service's log.
+
+Each request is logged when its answer is ready, errors included: method, path, status, duration
+and a request id. The id is the client's `X-Request-ID` (cleaned to at most 64 of
+`A-Za-z0-9._-`) or a new one, and is sent back in the answer's `X-Request-ID`, so a support
+engineer can find the line of the request a client complains about.
+
+No secrets: the path is logged without its query string (the login's `password` parameter is as
+good as the password), and no header is logged. Plain text by default; `LOG_FORMAT = "json"` makes
+every line of the service's log a JSON object (JSON lines).
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from flask import g, request
+from flask.logging import default_handler, has_level_handler, wsgi_errors_stream
+
+HEADER = "X-Request-ID"
+FORMATS = ("text", "json")
+
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9._-]")
+_MAX_ID = 64
+
+
+def request_id(sent):
+    """The id of a request: what the client sent, cleaned, or a new one when nothing is left."""
+    return _NOT_IN_ID.sub("", sent or "")[:_MAX_ID] or uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; a request's line carries its fields as keys of their own."""
+
+    def format(self, record):
+        line = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "request", {}),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+TEXT_FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class _Handler(logging.StreamHandler):
+    """The service's own handler: stderr, or the WSGI server's error stream during a request."""
+
+
+def use_format(logger, log_format):
+    """Log `logger`'s records in `log_format` ("text" or "json"), unless logging is configured.
+
+    As Flask does with its default handler (which this replaces), a handler is added only when
+    nothing else would handle the records, so an operator's own logging setup is left alone.
+    """
+    if log_format not in FORMATS:
+        raise ValueError(f"FORWARDING_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {log_format!r}")
+    for handler in [h for h in logger.handlers if h is default_handler or isinstance(h, _Handler)]:
+        logger.removeHandler(handler)  # Flask's, or ours from an app made earlier in this process
+    if not has_level_handler(logger):
+        handler = _Handler(wsgi_errors_stream)
+        handler.setFormatter(JsonFormatter() if log_format == "json" else TEXT_FORMATTER)
+        logger.addHandler(handler)
+
+
+def init_app(app):
+    use_format(app.logger, app.config["LOG_FORMAT"])
+    logger = app.logger.getChild("requests")
+
+    @app.before_request
+    def start():
+        g.request_id = request_id(request.headers.get(HEADER))
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log(response):
+        response.headers[HEADER] = g.request_id
+        fields = {
+            "request_id": g.request_id,
+            "method": request.method,
+            "path": quote(request.path),  # percent-encoded: no line breaks or control characters
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
+        }
+        logger.info(
+            "%(method)s %(path)s %(status)s %(duration_ms).1fms request_id=%(request_id)s", fields,
+            extra={"request": fields},
+        )
+        return response

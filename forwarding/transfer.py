@@ -1,0 +1,111 @@
+"""The files of `forwarding export` and `forwarding import`.
+
+Ours, written by `export` (one item a line, in forward_number order)::
+
+    {"version": 1, "items": [
+      {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},
+      {"forward_number": 102, "forward_entity_list": ["sip:100@sip.bas-ip.com"]}
+    ]}
+
+An item has the keys of the API's lists, in their order; `link_id` is absent from a rule that
+has none. The legacy forward table, which panel web interfaces import and export, is also read::
+
+    {"count": 1, "items": [{"apartment": 101, "forward_numbers": ["77469"]}], "version": 1}
+
+with `apartment` as the forward_number and `forward_numbers` as the forward_entity_list. Items
+are checked with the API's own field checks (`schemas`), and the first bad one is named.
+"""
+
+import json
+
+from . import schemas
+from .repository import INT64_MAX
+
+VERSION = 1
+OURS = "export"
+LEGACY = "legacy forward table"
+
+_INTEGER = f"an integer from 1 to {INT64_MAX}"
+_ENTITIES = "a list of at most {} forward numbers, each matching one of the panel's patterns"
+
+# (name in the file, check, required, what it must be) in the order a rule tuple has them.
+_FIELDS = {
+    OURS: (
+        ("link_id", schemas.Int64.accepts, False, _INTEGER),
+        ("forward_number", schemas.Int64.accepts, True, _INTEGER),
+        ("forward_entity_list", schemas.EntityList.accepts, True, _ENTITIES),
+    ),
+    LEGACY: (
+        (None, None, False, None),  # no link_id: a rule keeps the one it has
+        ("apartment", schemas.Int64.accepts, True, _INTEGER),
+        ("forward_numbers", schemas.EntityList.accepts, True, _ENTITIES),
+    ),
+}
+
+
+class BadFile(ValueError):
+    """The file cannot be imported; the message says where and why."""
+
+
+def write(rules, out):
+    """Write `(link_id, forward_number, entities)` rules to the text stream `out`; how many."""
+    out.write(f'{{"version": {VERSION}, "items": [')
+    count = 0
+    for link_id, number, entities in rules:
+        item = {"forward_number": number, "forward_entity_list": entities}
+        if link_id is not None:
+            item = {"link_id": link_id, **item}
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(item))
+        count += 1
+    out.write("\n]}\n" if count else "]}\n")
+    return count
+
+
+def read(document, max_entities):
+    """`(kind, rules)` from a parsed file: which format it is in, and its rules as
+    `(link_id, forward_number, entities)`. Raises BadFile at the first problem."""
+    if type(document) is not dict:
+        raise BadFile("the file is not a JSON object")
+    kind = LEGACY if "count" in document else OURS
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:  # not `true` or `1.0`, which equal 1 in Python
+        raise BadFile(f"`version` must be {VERSION}")
+    items = document.get("items")
+    if type(items) is not list:
+        raise BadFile("`items` must be a list")
+    if kind == LEGACY and document["count"] != len(items):
+        raise BadFile(f"`count` is {_shown(document['count'])} but there are {len(items)} items")
+    fields = _FIELDS[kind]
+    first_index = ({}, {})  # link_id and forward_number, which are unique: key -> index of its item
+    rules = []
+    with schemas.limits(max_entities=max_entities):
+        for index, item in enumerate(items):
+            rule = _rule(index, item, fields, max_entities)
+            for (name, *_), key, first in zip(fields, rule, first_index):  # stops after the two keys
+                # A key repeated in one file is a mistake, not "the last one wins".
+                if name is not None and key is not None and first.setdefault(key, index) != index:
+                    raise BadFile(f"items[{index}]: `{name}` {key} is also in items[{first[key]}]")
+            rules.append(rule)
+    return kind, rules
+
+
+def _rule(index, item, fields, max_entities):
+    if type(item) is not dict:
+        raise BadFile(f"items[{index}] is not an object")
+    values = []
+    for name, accepts, required, expected in fields:
+        if name not in item:
+            if required:
+                raise BadFile(f"items[{index}]: no value for `{name}`")
+            values.append(None)
+        elif accepts(item[name]):
+            values.append(item[name])
+        else:
+            must_be = expected.format(max_entities)
+            raise BadFile(f"items[{index}]: `{name}` must be {must_be}, not {_shown(item[name])}")
+    return tuple(values)
+
+
+def _shown(value, limit=60):
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,106 @@
+"""Failures outside validation (contract section 4): 404, 405, 413 and 500, all as the panel's
+error JSON; a failure part-way through a push leaves nothing half-written."""
+
+import json
+import logging
+import sqlite3
+import types
+
+import pytest
+
+from forwarding import config, repository
+from forwarding.repository import Repository
+
+from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/nope", "/api", "/api/v1", "/api/v1/forward", f"{LINK_ITEMS}/1", "/api/v1/forward/item/", "/api/v2/login"],
+)
+def test_not_found(client, auth, path):
+    assert_error(client.get(path), 404, "Not found")
+    assert_error(client.post(path, headers=auth, data="{}"), 404, "Not found")
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("POST", "/api/info", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
+        ("PUT", LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
+        ("PATCH", LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
+    ],
+)
+def test_method_not_allowed(client, auth, method, path, allowed):
+    response = client.open(path, method=method, headers=auth, data="{}")
+    assert_error(response, 405, "Method not allowed")
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+def padded(body, size):
+    """`body` as JSON text of exactly `size` bytes (JSON whitespace is free)."""
+    text = json.dumps(body).encode()
+    return text + b" " * (size - len(text))
+
+
+def test_the_body_size_limit_comes_from_the_config(make_app, auth, repo):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    body = {"list_items": [item(1, 101, "101")]}
+    assert_error(client.post(LINK_ITEMS, data=padded(body, 1001), headers=auth), 413, "Request body too large")
+    assert stored_rules(repo) == {}
+    assert_json(client.post(LINK_ITEMS, data=padded(body, 1000), headers=auth), 200, result((1, "created")))
+
+
+def test_the_body_size_limit_is_16_mib_by_default(client, auth):
+    assert config.DEFAULTS["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    body = {"list_items": []}
+    assert_error(client.post(LINK_ITEMS, data=padded(body, 16 * 1024 * 1024 + 1), headers=auth), 413,
+                 "Request body too large")
+    assert_json(client.post(LINK_ITEMS, data=padded(body, 16 * 1024 * 1024), headers=auth), 200, {"result": []})
+
+
+def fail(*args, **kwargs):
+    raise sqlite3.OperationalError("disk I/O error at /secret/path")
+
+
+@pytest.mark.parametrize(
+    "method, request_args",
+    [
+        ("apply_link_items", ("POST", LINK_ITEMS, {"list_items": [item(1, 101, "101")]})),
+        ("account", ("GET", "/api/v1/login?username=admin&password=e10adc3949ba59abbe56e057f20f883e", None)),
+        ("token_owner", ("POST", LINK_ITEMS, {"list_items": []})),
+    ],
+)
+def test_an_unexpected_error_is_a_500_without_details(client, auth, monkeypatch, caplog, method, request_args):
+    monkeypatch.setattr(Repository, method, fail)
+    verb, path, body = request_args
+    response = client.open(path, method=verb, json=body, headers=auth)
+    assert_error(response, 500, "Internal server error")
+    # The details go to the log, for the operator; never the token.
+    assert "disk I/O error at /secret/path" in caplog.text
+    assert auth["Authorization"].split()[1] not in caplog.text
+
+
+def test_a_failure_part_way_through_a_push_leaves_nothing_of_it(client, auth, repo, monkeypatch):
+    push(client, auth, item(1, 101, "101"), item(2, 102, "102"))
+    before = stored_rules(repo)
+
+    def dumps(value):  # the third rule cannot be written
+        if value == ["666"]:
+            raise OSError("no space left on device")
+        return json.dumps(value)
+
+    monkeypatch.setattr("forwarding.repository.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
+    response = push(client, auth, item(1, 101, "vizit:1"), item(2, 102), item(3, 103, "666"), item(4, 104, "104"))
+    assert_error(response, 500, "Internal server error")
+    assert stored_rules(repo) == before
+
+
+def test_the_log_says_what_failed(client, auth, monkeypatch, caplog):
+    monkeypatch.setattr(Repository, "apply_link_items", fail)
+    with caplog.at_level(logging.ERROR, logger="forwarding"):
+        push(client, auth, item(1, 101, "101"))
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None

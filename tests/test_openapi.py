@@ -1,0 +1,154 @@
+"""The OpenAPI document: served without authentication, true to the contract, and the API keeps
+to it under schemathesis."""
+
+import os
+import tempfile
+
+import jsonschema_rs
+import pytest
+import schemathesis
+from werkzeug.security import generate_password_hash
+
+from forwarding import create_app, openapi
+from forwarding.patterns import is_forward_entity
+from forwarding.repository import Repository
+
+from helpers import MD5_123456
+
+# -- schemathesis --------------------------------------------------------------------------------
+# It makes its tests when this module is collected, so the app is made here, on a database of
+# its own for the whole run. The account's hash is made cheap (the same code checks it): the
+# probes with wrong credentials would otherwise spend most of the run in scrypt.
+_data = tempfile.TemporaryDirectory()
+APP = create_app({"TESTING": True, "DATABASE": os.path.join(_data.name, "forwarding.db")})
+_repo = Repository.connect(APP.config["DATABASE"])
+_repo.set_account("admin", generate_password_hash(MD5_123456, method="pbkdf2:sha256:1"), is_default=True)
+_repo.close()
+
+_CONFIG = schemathesis.Config.from_dict({
+    # Schemathesis logs in as a client does and sends the token; it knows the login hands out
+    # credentials, so the login's 400 for a made-up account (the contract's answer) is no failure.
+    "auth": {"dynamic": {"openapi": {"bearer": {
+        "path": f"/api/v1/login?username=admin&password={MD5_123456}",
+        "method": "get",
+        "extract_selector": "/token",
+    }}}},
+    "generation": {"max-examples": 20},  # a few seconds in all; a longer run found nothing more
+})
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=_CONFIG)
+
+
+@schema.parametrize()
+def test_api_keeps_to_its_document(case):
+    case.call_and_validate()
+
+
+# -- the document --------------------------------------------------------------------------------
+
+CONTRACT_PATTERNS = [  # api-contract.md, section 3, anchored where the vendor's are not
+    r"^\d+$",
+    r"^laskomex:\d+$",
+    r"^vizit:\d+$",
+    r"^sip:([0-9A-Za-z+\-_]*@)((\b((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?(?:\:\d{1,5})?)(\.|$)){4}\b)"
+    r"|([0-9]*[A-Za-z+\-_]+[0-9]*)((\.([0-9]*[A-Za-z+\-_]+[0-9]*))+\b))$",
+    r"^sip:(\b((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?(?:\:\d{1,5})?)(\.|$)){4}\b)$",
+]
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/v1/openapi.json")  # no Authorization header
+    assert response.status_code == 200
+    assert response.content_type == "application/json"
+    return response.get_json()
+
+
+def test_document_is_built_once_per_app(app, document):
+    assert openapi.document(app) is openapi.document(app)
+    assert document == openapi.document(app)
+
+
+def test_document_states_the_fields(document):
+    assert document["openapi"] == "3.0.3"  # its `integer` is a JSON integer: not 101.0
+    rule = document["components"]["schemas"]["LinkItem"]
+    integer = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 9223372036854775807}
+    assert rule["properties"]["link_id"] == {"description": rule["properties"]["link_id"]["description"], **integer}
+    assert {key: rule["properties"]["forward_number"][key] for key in integer} == integer
+    entities = rule["properties"]["forward_entity_list"]
+    assert entities["type"] == "array"
+    assert entities["maxItems"] == 8
+    patterns = [{"pattern": p} for p in CONTRACT_PATTERNS]
+    assert entities["items"] == {"type": "string", "maxLength": 512, "oneOf": patterns}
+    assert rule["required"] == ["forward_entity_list", "forward_number", "link_id"]
+    assert "additionalProperties" not in rule  # unknown keys are ignored
+
+
+def test_list_limit_is_the_apps(db_path):
+    app = create_app({"TESTING": True, "DATABASE": db_path, "MAX_ENTITIES": 3})
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert document["components"]["schemas"]["ForwardItem"]["properties"]["forward_entity_list"]["maxItems"] == 3
+
+
+ENTRIES = [
+    "101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:name@192.168.1.2", "sip:192.168.1.2",
+    "sip:192.168.1.2:5060", "sip:@1.2.3.4", "١٠١", "101\n", "", "laskomex:", "vizit:x", "sip:", "sip:a@b",
+    "sip:256.1.1.1", "sip:1.2.3", "tel:101", " 101", "1" * 512, "1" * 513,
+]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_document_patterns_agree_with_the_service(document, entry):
+    items = document["components"]["schemas"]["ForwardItem"]["properties"]["forward_entity_list"]["items"]
+    assert jsonschema_rs.Draft4Validator(items).is_valid(entry) == is_forward_entity(entry)
+
+
+@pytest.mark.parametrize("value", ["101", 101.0, True, None, 0, 2**63])
+def test_document_integers_are_strict(document, value):
+    validator = jsonschema_rs.Draft4Validator(document["components"]["schemas"]["LinkItem"]["properties"]["link_id"])
+    assert not validator.is_valid(value)
+
+
+def test_security_and_public_operations(document):
+    assert document["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "A login token."},
+        "basic": {"type": "http", "scheme": "basic", "description": "The plain password."},
+    }
+    assert document["security"] == [{"bearer": []}, {"basic": []}]
+    public = {
+        (path, method) for path, operations in document["paths"].items()
+        for method, operation in operations.items() if operation.get("security") == []
+    }
+    assert public == {("/api/info", "get"), ("/api/v1/login", "get"), ("/api/v1/openapi.json", "get")}
+
+
+def test_error_answers_carry_the_contract_strings(document):
+    responses = document["components"]["responses"]
+    assert {name: response["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
+            for name, response in responses.items()} == {
+        "LogIn": ["Log In"],
+        "NotFound": ["Not found"],
+        "MethodNotAllowed": ["Method not allowed"],
+        "TooLarge": ["Request body too large"],
+        "Internal": ["Internal server error"],
+    }
+    push = document["paths"]["/api/v1/forward/items/link"]["post"]["responses"]
+    assert set(push) == {"200", "400", "401", "413", "500"}
+    examples = push["400"]["content"]["application/json"]["examples"]
+    assert [example["value"]["error"] for example in examples.values()] == [
+        "Wrong JSON body",
+        "Wrong JSON body: no value for `list_items`",
+        "Wrong JSON body: value `list_items` was of the wrong type",
+        "Wrong JSON body: no value for `link_id`",
+        "Wrong JSON body: value `link_id` was of the wrong type",
+        "Wrong JSON body: no value for `forward_number`",
+        "Wrong JSON body: value `forward_number` was of the wrong type",
+        "Wrong JSON body: no value for `forward_entity_list`",
+        "Wrong JSON body: value `forward_entity_list` was of the wrong type",
+    ]
+    put_one = document["paths"]["/api/v1/forward/item/{forward-uid}"]["post"]["responses"]["400"]
+    assert put_one["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == [
+        "Wrong JSON body: value `forward-uid` was of the wrong type",  # checked before the body
+        "Wrong JSON body",
+        "Wrong JSON body: no value for `forward_entity_list`",
+        "Wrong JSON body: value `forward_entity_list` was of the wrong type",
+    ]

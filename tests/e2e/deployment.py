@@ -235,7 +235,11 @@ http {{
     def stop(self):
         stop(self.process, signal.SIGQUIT)  # nginx's graceful stop
 
-    def access_log(self):
+    def access_log(self, lines=None):
+        """The access log; with `lines`, once it has that many (nginx writes a request's line
+        just after answering it)."""
+        if lines is not None:
+            wait_until(lambda: self.access_log().count("\n") >= lines, 10, f"nginx did not log {lines} requests")
         return self._read("forwarding.access.log")
 
     def error_log(self):

@@ -73,25 +73,13 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def _ini(directory):
-    """wsgi.ini, or until it honours FORWARDING_HTTP_SOCKET a copy of it that does."""
-    with open(os.path.join(ROOT, "wsgi.ini")) as ini:
-        text = ini.read()
-    if "FORWARDING_HTTP_SOCKET" in text:
-        return "wsgi.ini"
-    copy = os.path.join(directory, "wsgi.ini")
-    with open(copy, "w") as ini:
-        ini.write(re.sub(r"(?m)^http-socket\s*=.*$", "http-socket = $(FORWARDING_HTTP_SOCKET)", text))
-    return copy
-
-
 class Uwsgi:
     """`uwsgi --ini wsgi.ini` on a free loopback port, with extra options and environment."""
 
     def __init__(self, directory, name, options=(), environment=None):
         self.port = free_port()
         socket_address = f"127.0.0.1:{self.port}"
-        command = [os.path.join(os.path.dirname(sys.executable), "uwsgi"), "--ini", _ini(directory), *options]
+        command = [os.path.join(os.path.dirname(sys.executable), "uwsgi"), "--ini", "wsgi.ini", *options]
         self.log = open(os.path.join(directory, name + ".log"), "wb")
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ on disk when it is answered (WAL with `synchronous=FULL`), or none of them are.
 
 import json
 import sqlite3
+import time
 from contextlib import contextmanager
 
 from . import messages
@@ -123,7 +124,7 @@ class Repository:
         verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
-        self.db.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         with self._transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
@@ -135,6 +136,20 @@ class Repository:
                 )
             if db.execute("SELECT 1 FROM settings WHERE name = 'device_serial'").fetchone() is None:
                 db.execute("INSERT INTO settings (name, value) VALUES ('device_serial', ?)", (make_serial(),))
+
+    def _use_wal(self):
+        # Workers that start together on a new file (uWSGI's lazy-apps) all switch it to WAL.
+        # SQLite answers "database is locked" at once, not after the busy timeout, to one that
+        # asks while another holds the write lock (waiting could deadlock): retry within it.
+        deadline = time.monotonic() + self.db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.01)
 
     # -- rules -------------------------------------------------------------------------------
 

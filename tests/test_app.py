@@ -1,6 +1,7 @@
 """The application: GET /api/info (contract 5.7), the database file, and the settings."""
 
 import sqlite3
+import threading
 from contextlib import closing
 
 import pytest
@@ -47,6 +48,21 @@ def test_the_database_is_created_on_first_start(make_app, tmp_path):
     username, password_hash, is_default = account
     assert (username, is_default) == ("admin", 1)
     assert password_hash.split(":")[0] == "scrypt"  # salted and slow
+
+
+def test_a_first_start_waits_for_another_worker_holding_the_new_file(make_app, tmp_path):
+    """uWSGI's workers start together on a new file: one may hold its write lock while another
+    switches it to WAL, which SQLite then refuses at once, busy timeout or not."""
+    path = str(tmp_path / "new.db")
+    other_worker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other_worker.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, other_worker.execute, ["COMMIT"]).start()
+
+    make_app(DATABASE=path, BUSY_TIMEOUT_MS=5000)
+
+    other_worker.close()
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_each_request_syncs_on_commit_and_waits_for_other_writers(make_app):

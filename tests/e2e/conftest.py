@@ -1,0 +1,42 @@
+"""Fixtures of the end-to-end tests: the shipped deployment, started on loopback ports.
+
+Without nginx or uWSGI these tests are skipped, unless FORWARDING_E2E=required (as in CI),
+which makes a missing program an error.
+"""
+
+import os
+
+import pytest
+
+from deployment import Deployment, Missing, find_programs
+
+
+@pytest.fixture(scope="session")
+def programs():
+    try:
+        return find_programs()
+    except Missing as missing:
+        if os.environ.get("FORWARDING_E2E") == "required":
+            pytest.fail(f"FORWARDING_E2E=required, but {missing}")
+        pytest.skip(str(missing))
+
+
+@pytest.fixture
+def start_deployment(programs, tmp_path):
+    """`start_deployment(**settings)`: a running deployment; FORWARDING_* settings for uWSGI."""
+    deployments = []
+
+    def start(**settings):
+        deployment = Deployment(programs, tmp_path / f"deployment-{len(deployments)}", settings)
+        deployments.append(deployment)
+        deployment.start()
+        return deployment
+
+    yield start
+    for deployment in deployments:
+        deployment.stop()
+
+
+@pytest.fixture
+def deployment(start_deployment):
+    return start_deployment()

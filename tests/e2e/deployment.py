@@ -1,0 +1,325 @@
+"""The shipped deployment, started for a test: `uwsgi --ini wsgi.ini` behind nginx with
+`deploy/nginx.conf`, on free loopback ports, with every file in a temporary directory."""
+
+import http.client
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import string
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from forwarding.repository import Repository
+from helpers import MD5_123456, stored_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 30  # seconds: a busy machine loads the app slowly
+LOGIN = f"/api/v1/login?username=admin&password={MD5_123456}"
+PUSH = "/api/v1/forward/items/link"
+# nginx's own error pages (deploy/nginx.conf): the service's JSON has no space after the colon.
+NGINX_TOO_LARGE = b'{"error": "Request body too large"}\n'
+NGINX_INTERNAL_ERROR = b'{"error": "Internal server error"}\n'
+
+
+class Missing(Exception):
+    """A program the deployment needs is not installed."""
+
+
+def find_programs():
+    """`(nginx, uwsgi)`: the nginx on PATH (or in /usr/sbin) and the uWSGI beside this Python."""
+    nginx = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    beside_python = Path(sys.executable).with_name("uwsgi")
+    uwsgi = str(beside_python) if beside_python.exists() else shutil.which("uwsgi")
+    missing = [name for name, path in (("nginx", nginx), ("uwsgi", uwsgi)) if path is None]
+    if missing:
+        raise Missing(f"{' and '.join(missing)} not installed (apt-get install nginx; pip install uwsgi)")
+    return nginx, uwsgi
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout, what, interval=0.05):
+    """The first true value of `condition()`, tried every `interval` seconds for `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout} s")
+        time.sleep(interval)
+    return value
+
+
+def stop(process, stop_signal):
+    """Stop `process` (if it was started and still runs) with `stop_signal`, or else SIGKILL."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(stop_signal)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+def request(port, method, path, body=None, headers=None, timeout=120):
+    """One request on a new connection to 127.0.0.1:`port`; a dict `body` is sent as JSON."""
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Uwsgi:
+    """`uwsgi --ini wsgi.ini` from the repository, configured by its environment as in production.
+
+    The stats server (added on the command line, for the tests only) tells which workers served.
+    """
+
+    def __init__(self, program, directory, settings):
+        self.program = program
+        self.stats_path = directory / "uwsgi-stats.sock"
+        self.log_path = directory / "uwsgi.log"
+        self.env = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+        self.env.update(settings)
+        self.process = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path)],
+                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.wait_ready()
+
+    def wait_ready(self, replacing=None):
+        """Until every worker has loaded the app; `replacing`: the pid of a dead one, replaced first."""
+        wait_until(lambda: self._ready(replacing), START_TIMEOUT, "uWSGI did not have every worker ready")
+
+    def _ready(self, replacing):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"uWSGI exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            pids = self.requests_by_worker()
+        except OSError:
+            return False
+        # lazy-apps: each worker loads the app after the fork, and says so in the log.
+        loaded = {int(pid) for pid in re.findall(r"WSGI app 0 \(mountpoint=''\) ready in .* pid: (\d+)", self.log())}
+        return replacing not in pids and all(pid in loaded for pid in pids)
+
+    def stats(self):
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.connect(str(self.stats_path))
+            return json.loads(b"".join(iter(lambda: connection.recv(65536), b"")))
+
+    def requests_by_worker(self, total=None):
+        """`{pid: requests served}`; with `total`, once they add up to it (a worker counts a
+        request just after answering it)."""
+        def counts():
+            served = {worker["pid"]: worker["requests"] for worker in self.stats()["workers"]}
+            return served if total is None or sum(served.values()) == total else None
+        return counts() if total is None else wait_until(counts, 10, f"uWSGI did not count {total} requests")
+
+    def busy_worker(self):
+        """The pid of a worker in the middle of a request, or None."""
+        return next((worker["pid"] for worker in self.stats()["workers"] if worker["status"] == "busy"), None)
+
+    def terminate(self, timeout):
+        """SIGTERM, as systemd stops the service; the exit status, once it has exited."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def stop(self):
+        stop(self.process, signal.SIGINT)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Nginx:
+    """nginx with `deploy/nginx.conf` filled in and included, as the system's nginx would."""
+
+    def __init__(self, program, directory, upstream):
+        self.program = program
+        self.directory = directory
+        self.port = free_port()
+        self.process = None
+        self._configure(upstream)
+
+    def _configure(self, upstream):
+        site = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
+            FORWARDING_NGINX_LISTEN=f"127.0.0.1:{self.port}",
+            FORWARDING_UWSGI_SOCKET=upstream,
+            FORWARDING_NGINX_LOGS=str(self.directory),
+        )
+        (self.directory / "forwarding.conf").write_text(site)
+        # `include uwsgi_params` reads the file beside the main configuration: nginx's own.
+        shutil.copy(Path(self._conf_path()).with_name("uwsgi_params"), self.directory)
+        temp = {kind: self.directory / f"{kind}_temp" for kind in ("client_body", "uwsgi", "proxy", "fastcgi", "scgi")}
+        for path in temp.values():
+            path.mkdir()
+        # As root, nginx's workers would run as nobody, who cannot write the temporary directory.
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+        (self.directory / "nginx.conf").write_text(f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {self.directory}/nginx.pid;
+error_log {self.directory}/nginx.error.log;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {temp["client_body"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    scgi_temp_path {temp["scgi"]};
+    include forwarding.conf;
+}}
+""")
+
+    def _conf_path(self):
+        version = subprocess.run([self.program, "-V"], capture_output=True, text=True).stderr
+        match = re.search(r"--conf-path=(\S+)", version)
+        return match.group(1) if match else "/etc/nginx/nginx.conf"
+
+    def start(self):
+        command = [self.program, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
+                   "-e", str(self.directory / "nginx.error.log")]
+        checked = subprocess.run(command + ["-t"], capture_output=True, text=True)
+        if checked.returncode:
+            raise RuntimeError(f"nginx rejected the configuration:\n{checked.stderr}")
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._listening, START_TIMEOUT, "nginx did not listen")
+
+    def _listening(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {self.process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self):
+        stop(self.process, signal.SIGQUIT)  # nginx's graceful stop
+
+    def access_log(self, lines=None):
+        """The access log; with `lines`, once it has that many (nginx writes a request's line
+        just after answering it)."""
+        if lines is not None:
+            wait_until(lambda: self.access_log().count("\n") >= lines, 10, f"nginx did not log {lines} requests")
+        return self._read("forwarding.access.log")
+
+    def error_log(self):
+        """This site's error log and nginx's own."""
+        return self._read("forwarding.error.log") + self._read("nginx.error.log")
+
+    def _read(self, name):
+        path = self.directory / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+class Deployment:
+    """uWSGI behind nginx over a database of its own, as `deploy/` and the README set them up."""
+
+    def __init__(self, programs, directory, settings=None):
+        nginx, uwsgi = programs
+        directory.mkdir()
+        self.database = directory / "forwarding.db"
+        address = f"127.0.0.1:{free_port()}"
+        self.uwsgi = Uwsgi(uwsgi, directory, {
+            "FORWARDING_UWSGI_SOCKET": address, "FORWARDING_DATABASE": str(self.database), **(settings or {}),
+        })
+        self.nginx = Nginx(nginx, directory, address)
+
+    def start(self):
+        self.uwsgi.start()
+        self.nginx.start()
+
+    def stop(self):
+        self.nginx.stop()
+        self.uwsgi.stop()
+
+    def request(self, method, path, body=None, headers=None):
+        """A request through nginx."""
+        return request(self.nginx.port, method, path, body, headers)
+
+    def log_in(self):
+        response = self.request("GET", LOGIN)
+        assert response.status == 200, response
+        return response.json()["token"]
+
+    def logs(self):
+        return self.uwsgi.log() + self.nginx.access_log() + self.nginx.error_log()
+
+    def stored(self):
+        """`(rules, integrity check)`: the database as the service left it, read directly."""
+        with closing(Repository.connect(str(self.database))) as repo:
+            return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
+
+
+def sip_entities(number):
+    """Eight entries, the most a rule has: a push of 20,000 such rules is about 5.5 MB."""
+    return [f"sip:{number}{k}@sip.bas-ip.com" for k in range(8)]
+
+
+def link_items(numbers, entities):
+    """A bulk push's `list_items`: each rule with its number as its link_id."""
+    return [{"link_id": number, "forward_number": number, "forward_entity_list": entities(number)}
+            for number in numbers]
+
+
+@contextmanager
+def write_lock(database):
+    """Hold the database's write lock, as another worker's long transaction would."""
+    with closing(sqlite3.connect(database, isolation_level=None)) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+
+
+class Background:
+    """`function(*args)` running in a thread, e.g. a request that is to be cut off."""
+
+    def __init__(self, function, *args):
+        self._outcome = {}
+        self._thread = threading.Thread(target=lambda: self._outcome.update(result=function(*args)))
+        self._thread.start()
+
+    def result(self, timeout=120):
+        self._thread.join(timeout)
+        return self._outcome["result"]

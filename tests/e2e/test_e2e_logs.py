@@ -1,0 +1,55 @@
+"""What the deployment's logs hold: errors, never a password, a token or a credential."""
+
+import concurrent.futures
+import os
+import signal
+
+import pytest
+
+from deployment import LOGIN, NGINX_INTERNAL_ERROR, Background, bearer, wait_until, write_lock
+from helpers import MD5_123456, basic
+
+pytestmark = pytest.mark.e2e
+
+WRONG_MD5 = "5f4dcc3b5aa765d61d8327deb882cf99"
+
+
+def test_logs_hold_errors_but_no_secret(deployment):
+    token = deployment.log_in()
+    wrong_login = deployment.request("GET", f"/api/v1/login?username=admin&password={WRONG_MD5}")
+    with_token = deployment.request("GET", "/api/v1/forward/items", headers=bearer(token))
+    wrong_basic_auth = basic("admin", "Wrong-Passw0rd")
+    wrong_basic = deployment.request("GET", "/api/v1/forward/items", headers=wrong_basic_auth)
+    # A login stuck behind another writer, as uWSGI reports a stuck request (harakiri, SIGUSR2).
+    with write_lock(deployment.database):
+        stuck_login = Background(deployment.request, "GET", LOGIN)
+        os.kill(wait_until(deployment.uwsgi.busy_worker, 30, "no worker took the login"), signal.SIGUSR2)
+        wait_until(lambda: "is managing request" in deployment.uwsgi.log(), 10, "no report of the login")
+    stuck_login = stuck_login.result()
+    deployment.uwsgi.terminate(timeout=10)
+    login_while_down = deployment.request("GET", LOGIN)
+
+    statuses = [wrong_login.status, with_token.status, wrong_basic.status, stuck_login.status, login_while_down.status]
+    assert statuses == [400, 200, 401, 200, 502]
+    uwsgi_log, access_log = deployment.uwsgi.log(), deployment.nginx.access_log(lines=6)
+    assert "GET /api/v1/login 400 " in uwsgi_log  # the service's line for each request, path only
+    assert "GET /api/v1/forward/items 401 " in uwsgi_log
+    assert "is managing request /api/v1/login since" in uwsgi_log
+    assert access_log.count('"GET /api/v1/login?[masked] HTTP/1.1"') == 4
+    secrets = [MD5_123456, WRONG_MD5, token, stuck_login.json()["token"], wrong_basic_auth["Authorization"].split()[1]]
+    for secret in secrets:
+        assert secret not in deployment.logs()
+
+
+def test_logins_are_rate_limited_with_the_panels_json(deployment):
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(lambda _: deployment.request("GET", LOGIN), range(20)))
+
+    deployment.nginx.access_log(lines=20)
+    statuses = [response.status for response in responses]
+    assert set(statuses) == {200, 503} and 10 <= statuses.count(200) <= 12  # a burst of 10, then 1 a second
+    for response in responses:
+        if response.status == 503:
+            assert response.body == NGINX_INTERNAL_ERROR
+            assert response.headers["Content-Type"] == "application/json"
+    assert MD5_123456 not in deployment.logs()

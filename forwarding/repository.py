@@ -160,21 +160,27 @@ class Repository:
         other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
         with). An empty list removes the rule. Each item sees the ones before it.
         """
-        outcomes = []
         with self._transaction() as db:
-            for link_id, number, entities in items:
-                existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
-                if entities:
-                    db.execute(
-                        "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
-                        (number, link_id, json.dumps(entities)),
-                    )
-                    outcomes.append(messages.UPDATED if existed else messages.CREATED)
-                elif existed:
-                    db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                    outcomes.append(messages.DELETED)
-                else:
-                    outcomes.append(messages.ENTITY_NOT_FOUND)
+            return self._apply(db, items)
+
+    @staticmethod
+    def _apply(db, rules):
+        # A rule whose link_id is None keeps the one it has: the import of a legacy table.
+        outcomes = []
+        for link_id, number, entities in rules:
+            existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+            if entities:
+                db.execute(
+                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
+                    (number, link_id, json.dumps(entities)),
+                )
+                outcomes.append(messages.UPDATED if existed else messages.CREATED)
+            elif existed:
+                db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                outcomes.append(messages.DELETED)
+            else:
+                outcomes.append(messages.ENTITY_NOT_FOUND)
         return outcomes
 
     def put_rule(self, number, entities):
@@ -310,22 +316,9 @@ class Repository:
         `replace` removes every rule first. Returns how many that removed and one outcome
         string per rule.
         """
-        outcomes = []
         with self._transaction() as db:
             removed = db.execute("DELETE FROM rules").rowcount if replace else 0
-            for link_id, number, entities in rules:
-                existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
-                if not entities:
-                    db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                    outcomes.append(messages.DELETED if existed else messages.ENTITY_NOT_FOUND)
-                    continue
-                db.execute(
-                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
-                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
-                    (number, link_id, json.dumps(entities)),
-                )
-                outcomes.append(messages.UPDATED if existed else messages.CREATED)
-        return removed, outcomes
+            return removed, self._apply(db, rules)
 
     def revoke_tokens(self):
         """Delete every token (every client must log in again); how many there were."""

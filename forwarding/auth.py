@@ -1,6 +1,7 @@
 """Who may call the API: a token from the login, or HTTP Basic on every call."""
 
 import hmac
+import json
 import os
 import time
 
@@ -46,7 +47,8 @@ class _RecentlyVerified:
         self._until = {}
 
     def _id(self, username, password, password_hash):
-        message = "\0".join((username, password, password_hash)).encode("utf-8", "surrogatepass")
+        # JSON keeps the parts apart: a NUL or any separator inside a part cannot shift them.
+        message = json.dumps([username, password, password_hash]).encode("ascii")
         return hmac.digest(self._key, message, "sha256")
 
     def __contains__(self, credentials_and_hash):

@@ -120,8 +120,9 @@ def floor(body, db):
 def _databases(body, case):
     """The service, and a connection to the floor's database beside it; for `updated`, both hold the rules."""
     service = Service()
-    floor_db = Repository.connect(os.path.join(service.directory, "floor.db")).db
-    Repository(floor_db).initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
+    floor_repo = Repository.connect(os.path.join(service.directory, "floor.db"))
+    floor_repo.initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
+    floor_db = floor_repo.db
     if case == "updated":
         service.push(body, "created")
         floor(body, floor_db)

@@ -1,8 +1,9 @@
 """The rules, the account, the tokens and the device settings, in one SQLite file.
 
-Plain `sqlite3`, no Flask: one `Repository` per connection, one connection per request.
+Plain `sqlite3`, no Flask: one `Repository` per connection (db.py keeps one per thread).
 Every method that writes is one `BEGIN IMMEDIATE` transaction, so a request's changes are all
-on disk when it is answered (WAL with `synchronous=FULL`), or none of them are.
+on disk when it is answered (WAL with `synchronous=FULL`), or none of them are; writers take
+their turns through a lock file beside the database (writelock.py).
 """
 
 import json
@@ -11,10 +12,13 @@ import time
 from contextlib import contextmanager
 
 from . import messages
+from .writelock import WriteLock
 
 INT64_MAX = 2**63 - 1
 
 SCHEMA_VERSION = 1
+
+WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS rules (
@@ -88,31 +92,47 @@ class Account:
 
 
 class Repository:
-    def __init__(self, connection):
+    def __init__(self, connection, write_lock, busy_timeout):
         self.db = connection
+        self._write_lock = write_lock
+        self._busy_timeout = busy_timeout
 
     @classmethod
     def connect(cls, path, busy_timeout_ms=30000):
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
-        return cls(connection)
+        try:
+            write_lock = WriteLock(path + WRITE_LOCK_SUFFIX)
+        except OSError as error:
+            connection.close()
+            raise sqlite3.OperationalError(f"unable to open the lock file {error.filename}: {error.strerror}") from None
+        return cls(connection, write_lock, busy_timeout_ms / 1000)
 
     def close(self):
         self.db.close()
+        self._write_lock.close()
 
     @contextmanager
     def _transaction(self, mode="IMMEDIATE"):
-        # IMMEDIATE takes the write lock up front, so a writer waits in the busy handler
-        # instead of failing with "database is locked" when it upgrades a read lock.
-        self.db.execute(f"BEGIN {mode}")
+        # IMMEDIATE takes SQLite's write lock up front, so a writer waits for it instead of
+        # failing with "database is locked" when it upgrades a read lock. Writers of this
+        # service queue for the lock file first, and then find SQLite's lock free.
+        writes = mode == "IMMEDIATE"
+        if writes:
+            self._write_lock.acquire(self._busy_timeout)
         try:
-            yield self.db
-        except BaseException:
-            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
-                self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute(f"BEGIN {mode}")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            if writes:
+                self._write_lock.release()
 
     def initialize(self, make_account, make_serial):
         """Create the schema if it is not there, and seed the account and the device serial.

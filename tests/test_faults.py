@@ -5,6 +5,7 @@ the log, and does not stop the next request; a database that cannot be used stop
 at start with a one-line message, and is left exactly as it was.
 """
 
+import os
 import sqlite3
 from contextlib import closing
 
@@ -134,3 +135,13 @@ def test_the_command_line_says_so_in_one_line(tmp_path):
     run = CliRunner().invoke(cli.main, ["set-password", "--password", "s3cret"], env={"FORWARDING_DATABASE": str(path)})
     assert run.exit_code == 1
     assert run.output == f"Error: cannot use the database {str(path)!r}: file is not a database; not starting\n"
+
+
+def test_a_lock_file_that_cannot_be_opened_stops_the_start(make_app, db_path):
+    lock_path = db_path + "-writer"
+    os.mkdir(lock_path)  # a directory where the writers' lock file should be
+    with pytest.raises(UnusableDatabase) as refused:
+        make_app()
+    assert str(refused.value) == (
+        f"cannot use the database {db_path!r}: unable to open the lock file {lock_path}: Is a directory; not starting"
+    )

@@ -1,0 +1,49 @@
+"""One writer at a time, and the next one let in soon after: a lock file beside the database.
+
+Every write transaction of the repository first takes an exclusive flock(2) on this file, then
+SQLite's own write lock, which is then free. SQLite alone makes a writer that finds the database
+locked sleep in its busy handler for 1 ms, then 2, 5, 10 ms between tries, while a commit here
+takes about 0.2 ms: under concurrent writes the workers slept beside a free lock, and 4 workers
+wrote fewer rules per second than 1. Here a waiter tries again after 50 us, doubling up to 1 ms.
+The kernel releases the lock of a process that dies, so a killed worker never leaves it held.
+"""
+
+import fcntl
+import os
+import sqlite3
+import time
+
+FIRST_PAUSE = 50e-6
+LONGEST_PAUSE = 1e-3
+
+
+class WriteLock:
+    def __init__(self, path):
+        self.path = path
+        # Read-only and readable by all: flock needs no more, and a file first made by an
+        # operator's command as root still opens for the service's own user.
+        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+    def acquire(self, timeout):
+        """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""
+        deadline = None
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + timeout
+            elif now >= deadline:
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+    def release(self):
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self):
+        os.close(self._fd)

@@ -1,0 +1,79 @@
+"""The writers' queue (forwarding/writelock.py): one write transaction at a time, across threads
+and processes; a wait bounded by the busy timeout; no lock left behind by a process that dies."""
+
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+
+from forwarding.repository import WRITE_LOCK_SUFFIX
+from forwarding.writelock import WriteLock
+
+from helpers import assert_error, assert_json, stored_rules
+
+BODY = {"forward_entity_list": ["101"]}
+
+
+@contextmanager
+def held(db_path):
+    """The write lock, held by a connection that is not the app's."""
+    lock = WriteLock(db_path + WRITE_LOCK_SUFFIX)
+    lock.acquire(timeout=1)
+    try:
+        yield
+    finally:
+        lock.release()
+        lock.close()
+
+
+def test_a_write_waits_for_the_writer_before_it(client, auth, repo, db_path):
+    answers = []
+    with held(db_path):
+        writer = threading.Thread(
+            target=lambda: answers.append(client.post("/api/v1/forward/item/7", json=BODY, headers=auth))
+        )
+        writer.start()
+        writer.join(0.3)
+        assert writer.is_alive()  # still waiting for the lock
+        assert stored_rules(repo) == {}
+    writer.join()
+    assert_json(answers[0], 200, {})
+    assert stored_rules(repo) == {7: (None, ["101"])}
+
+
+def test_a_write_that_waits_past_the_busy_timeout_is_a_500_that_writes_nothing(make_app, auth, repo, db_path, caplog):
+    client = make_app(BUSY_TIMEOUT_MS=100).test_client()
+    with held(db_path):
+        assert_error(client.post("/api/v1/forward/item/7", json=BODY, headers=auth), 500, "Internal server error")
+    assert "database is locked" in caplog.text
+    assert stored_rules(repo) == {}
+    # Reads never wait for it, and the next write goes through.
+    with held(db_path):
+        assert client.get("/api/v1/forward/items", headers=auth).status_code == 200
+    assert_json(client.post("/api/v1/forward/item/7", json=BODY, headers=auth), 200, {})
+    assert stored_rules(repo) == {7: (None, ["101"])}
+
+
+HOLD_UNTIL_KILLED = """
+import sys, time
+from forwarding.writelock import WriteLock
+WriteLock(sys.argv[1]).acquire(timeout=1)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_path):
+    client = make_app(BUSY_TIMEOUT_MS=100).test_client()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_UNTIL_KILLED, db_path + WRITE_LOCK_SUFFIX], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert client.post("/api/v1/forward/item/7", json=BODY, headers=auth).status_code == 500  # another process holds it
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert_json(client.post("/api/v1/forward/item/7", json=BODY, headers=auth), 200, {})
+    assert stored_rules(repo) == {7: (None, ["101"])}

@@ -1,5 +1,6 @@
 """GET /api/v1/forward/items and GET /api/v1/forward/items/link: the two lists (contract 5.3, 5.4)."""
 
+import json
 import math
 
 import pytest
@@ -55,6 +56,20 @@ def test_the_example_of_the_contract(client, auth, repo):
         },
     }
     assert answer(client.get(ITEMS, headers=auth)) == expected(200, body)
+
+
+EVERY_KIND = ["101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:192.168.1.2:5060"]
+
+
+@pytest.mark.parametrize("path, make_item", [(ITEMS, lambda rule: rule), (LINKED, lambda rule: {"link_id": 7, **rule})])
+def test_a_page_is_compact_json_on_one_line_as_every_answer(client, auth, repo, path, make_item):
+    # SQLite writes the page's rules (repository.py); the bytes are those Flask writes elsewhere.
+    repo.apply_link_items([(7, INT64_MAX, EVERY_KIND)])
+    response = client.get(path, headers=auth)
+    page = listed([make_item({"forward_number": INT64_MAX, "forward_entity_list": EVERY_KIND})], 1)
+    assert response.status_code == 200
+    assert response.content_type == "application/json"
+    assert response.get_data() == json.dumps(page, separators=(",", ":")).encode() + b"\n"
 
 
 NUMBERS = [3, 101, 102, 205, 223, 1000, 1001, 99999, INT64_MAX, 1, 50, 51, 52]

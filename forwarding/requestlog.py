@@ -12,9 +12,9 @@ every line of the service's log a JSON object (JSON lines).
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -30,7 +30,7 @@ _MAX_ID = 64
 
 def request_id(sent):
     """The id of a request: what the client sent, cleaned, or a new one when nothing is left."""
-    return _NOT_IN_ID.sub("", sent or "")[:_MAX_ID] or uuid.uuid4().hex
+    return _NOT_IN_ID.sub("", sent or "")[:_MAX_ID] or os.urandom(16).hex()
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,6 +54,17 @@ TEXT_FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(messag
 
 class _Handler(logging.StreamHandler):
     """The service's own handler: stderr, or the WSGI server's error stream during a request."""
+
+    def emit(self, record):
+        # StreamHandler.emit resolves the stream, a proxy to the request's, four times per line.
+        try:
+            stream = self.stream._get_current_object()
+            stream.write(self.format(record) + self.terminator)
+            stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
 
 
 def use_format(logger, log_format):

@@ -6,11 +6,13 @@ Needs wrk (Debian: `apt-get install wrk`). Everything listens on 127.0.0.1 only.
 
 - list: `GET /api/v1/forward/items?limit=100` on 1,000 rules, with a login token, through
   `uwsgi --ini wsgi.ini`. Its floor is the same answer's bytes as a constant from a bare WSGI app
-  (bench/constant_app.py) under the same uWSGI settings; a second floor is the same constant from
-  a minimal Flask view, to show what the framework alone costs.
+  under the same uWSGI settings (bench/floor_apps.py); the same constant from a minimal Flask
+  view shows what the framework alone costs.
 - write: `POST /api/v1/forward/item/<n>` with a random n in 1..100,000 (creates and updates) and
-  a random entry; its floor is the rate of the same single-row commits straight into SQLite with
-  the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process.
+  a random entry. Its floor is the rate of the same single-row commits straight into SQLite with
+  the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process. Two
+  apps under the same uWSGI settings make the same commit per request and nothing else, one bare
+  WSGI, one a Flask view: they show what HTTP, and then Flask, cost on top of the commit.
 
 After a first pass that is not counted, each round takes every measurement once, every other
 round in reverse order. Rates are medians over the rounds; a ratio is the median of the rounds'
@@ -149,7 +151,7 @@ def commit_rate(path, seconds):
 
 
 def prepare(directory):
-    """The service's database with RULES rules; a token; the list page's bytes; the floor's copy."""
+    """The service's database with RULES rules; a token; the list page's bytes."""
     path = os.path.join(directory, "forwarding.db")
     app = create_app({"DATABASE": path})
     headers = bearer(app)
@@ -162,10 +164,31 @@ def prepare(directory):
     page_path = os.path.join(directory, "page.json")
     with open(page_path, "wb") as page_file:
         page_file.write(page)
-    floor_path = os.path.join(directory, "floor.db")
-    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(floor_path)) as copy:
+    return path, headers["Authorization"], page_path
+
+
+def copy_of(database, name):
+    """A copy of `database` beside it, for a floor that writes: each writer has its own."""
+    path = os.path.join(os.path.dirname(database), name)
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(path)) as copy:
         source.backup(copy)
-    return path, headers["Authorization"], page_path, floor_path
+    return path
+
+
+def floor_app(directory, name, callable_, environment):
+    return Uwsgi(directory, name, ["--wsgi-file", "bench/floor_apps.py", "--callable", callable_], environment)
+
+
+# What is compared: (what, measured, against). The first of each kind is the issue's target.
+RATIOS = (
+    ("list page / bare WSGI constant", "list", "bare constant"),
+    ("Flask constant / bare WSGI constant", "Flask constant", "bare constant"),
+    ("list page / Flask constant", "list", "Flask constant"),
+    ("single-rule write / SQLite commits", "write", "SQLite commits"),
+    ("bare WSGI commit / SQLite commits", "bare commit", "SQLite commits"),
+    ("Flask commit / SQLite commits", "Flask commit", "SQLite commits"),
+    ("single-rule write / Flask commit", "write", "Flask commit"),
+)
 
 
 def main():
@@ -178,23 +201,28 @@ def main():
     logging.disable(logging.WARNING)  # the factory-password warning of the fresh database
 
     directory = tempfile.mkdtemp(prefix="bench-http-")
-    database, authorization, page_path, floor_database = prepare(directory)
+    database, authorization, page_path = prepare(directory)
+    floor_database = copy_of(database, "floor.db")
     constant_body = {"BENCH_CONSTANT_BODY": page_path}
     servers = [
         service := Uwsgi(directory, "service", environment={"FORWARDING_DATABASE": database}),
-        constant := Uwsgi(directory, "constant", ["--wsgi-file", "bench/constant_app.py"], constant_body),
-        flask_constant := Uwsgi(
-            directory, "flask-constant", ["--wsgi-file", "bench/constant_app.py", "--callable", "flask_app"], constant_body
+        constant := floor_app(directory, "constant", "app", constant_body),
+        flask_constant := floor_app(directory, "flask-constant", "flask_app", constant_body),
+        commit := floor_app(directory, "commit", "commit_app", {"BENCH_DATABASE": copy_of(database, "commit.db")}),
+        flask_commit := floor_app(
+            directory, "flask-commit", "flask_commit_app", {"BENCH_DATABASE": copy_of(database, "flask-commit.db")}
         ),
     ]
     list_script = LIST_SCRIPT % {"authorization": authorization}
     write_script = WRITE_SCRIPT % {"authorization": authorization, "numbers": WRITE_NUMBERS}
     measurements = {
-        "list floor": lambda seconds: wrk(constant.url(LIST_PATH), list_script, seconds),
-        "list Flask floor": lambda seconds: wrk(flask_constant.url(LIST_PATH), list_script, seconds),
         "list": lambda seconds: wrk(service.url(LIST_PATH), list_script, seconds),
+        "bare constant": lambda seconds: wrk(constant.url(LIST_PATH), list_script, seconds),
+        "Flask constant": lambda seconds: wrk(flask_constant.url(LIST_PATH), list_script, seconds),
         "write": lambda seconds: wrk(service.url("/"), write_script, seconds),
-        "write floor": lambda seconds: commit_rate(floor_database, seconds),
+        "SQLite commits": lambda seconds: commit_rate(floor_database, seconds),
+        "bare commit": lambda seconds: wrk(commit.url("/"), write_script, seconds),
+        "Flask commit": lambda seconds: wrk(flask_commit.url("/"), write_script, seconds),
     }
     try:
         # A first pass, not counted: the workers load, and each database's write-ahead log grows to
@@ -217,14 +245,16 @@ def report(figures, args):
     """Median rates, and for each pair the median of the rounds' ratios: the disk's speed, shared
     with whatever else runs on the machine, drifts far more between rounds than within one."""
     print(f"requests per second, medians of {args.rounds} rounds of {args.seconds:g} s; wrk: 2 threads, 8 connections")
-    print(f"{'':26} {'service':>8} {'floor':>8} {'ratio':>6}")
+    for name, rates in figures.items():
+        print(f"  {name:36} {statistics.median(rates):8.0f}")
+    print("ratios (the median of the rounds' own):")
     summary = {"list_rps": round(statistics.median(figures["list"])), "write_rps": round(statistics.median(figures["write"]))}
-    for name, floor_name in (("list", "list floor"), ("list", "list Flask floor"), ("write", "write floor")):
-        ratio = statistics.median(service / floor for service, floor in zip(figures[name], figures[floor_name]))
-        print(f"{name + ' vs ' + floor_name:26} {statistics.median(figures[name]):8.0f}"
-              f" {statistics.median(figures[floor_name]):8.0f} {ratio:6.2f}")
-        summary[floor_name.replace(" ", "_").lower()] = round(ratio, 2)
+    for what, measured, against in RATIOS:
+        ratio = statistics.median(m / a for m, a in zip(figures[measured], figures[against]))
+        print(f"  {what:36} {ratio:8.2f}")
+        summary[what] = round(ratio, 2)
     print(json.dumps(summary))
+
 
 if __name__ == "__main__":
     main()

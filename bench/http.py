@@ -26,6 +26,7 @@ import logging
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -104,6 +105,13 @@ class Uwsgi:
                 time.sleep(0.1)
         raise RuntimeError(f"uwsgi did not answer within {seconds} s; see {self.log.name}")
 
+    def cpu_seconds(self):
+        """CPU time that the master and its workers have used so far."""
+        master = self.process.pid
+        with open(f"/proc/{master}/task/{master}/children") as children:
+            pids = [master, *map(int, children.read().split())]
+        return sum(_cpu_seconds(pid) for pid in pids)
+
     def stop(self):
         self.process.send_signal(signal.SIGTERM)  # die-on-term: SIGTERM stops, not reloads
         try:
@@ -114,28 +122,54 @@ class Uwsgi:
         self.log.close()
 
 
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(url, script, seconds):
-    """Requests per second that wrk measures; fails on any answer but 2xx, or a lost connection."""
+    """`(requests per second, requests, wrk's CPU seconds)` of one wrk run; fails on any answer
+    but 2xx, or a lost connection."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()
+        cpu_before = _children_cpu_seconds()
         out = subprocess.run(
             ["wrk", "--threads", "2", "--connections", "8", "--duration", f"{seconds}s", "--script", lua.name, url],
             check=True, capture_output=True, text=True,
         ).stdout
+        wrk_cpu = _children_cpu_seconds() - cpu_before
     # uWSGI closes the connection after each answer, which wrk counts as a read error: not a failure.
     errors = re.search(r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", out)
     if "Non-2xx" in out or (errors and any(map(int, errors.groups()))):
         raise RuntimeError("wrk saw failures:\n" + out)
-    return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1)), requests, wrk_cpu
+
+
+def through(server, path, script):
+    """A measurement through `server`: `(requests per second, CPU us per request of the server,
+    the same of wrk)`. The CPU figures are a profile by process: what each side costs."""
+    def measure(seconds):
+        cpu_before = server.cpu_seconds()
+        rate, requests, wrk_cpu = wrk(server.url(path), script, seconds)
+        return rate, (server.cpu_seconds() - cpu_before) / requests * 1e6, wrk_cpu / requests * 1e6
+    return measure
 
 
 def commit_rate(path, seconds):
-    """Commits per second of the same writes as wrk's, straight into SQLite with the service's
-    pragmas: one statement that creates the rule or replaces its entries."""
+    """`(commits per second, CPU us per commit, None)` of the same writes as wrk's, straight into
+    SQLite with the service's pragmas: one statement that creates the rule or replaces its entries."""
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("PRAGMA synchronous = FULL")
         commits = 0
+        cpu_before = time.process_time()
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             entities = f'["1001", "sip:{random.randint(1, 10**9)}@sip.bas-ip.com"]'
@@ -147,7 +181,8 @@ def commit_rate(path, seconds):
             )
             db.execute("COMMIT")
             commits += 1
-    return commits / seconds
+        cpu = time.process_time() - cpu_before
+    return commits / seconds, cpu / commits * 1e6, None
 
 
 def prepare(directory):
@@ -216,13 +251,13 @@ def main():
     list_script = LIST_SCRIPT % {"authorization": authorization}
     write_script = WRITE_SCRIPT % {"authorization": authorization, "numbers": WRITE_NUMBERS}
     measurements = {
-        "list": lambda seconds: wrk(service.url(LIST_PATH), list_script, seconds),
-        "bare constant": lambda seconds: wrk(constant.url(LIST_PATH), list_script, seconds),
-        "Flask constant": lambda seconds: wrk(flask_constant.url(LIST_PATH), list_script, seconds),
-        "write": lambda seconds: wrk(service.url("/"), write_script, seconds),
+        "list": through(service, LIST_PATH, list_script),
+        "bare constant": through(constant, LIST_PATH, list_script),
+        "Flask constant": through(flask_constant, LIST_PATH, list_script),
+        "write": through(service, "/", write_script),
         "SQLite commits": lambda seconds: commit_rate(floor_database, seconds),
-        "bare commit": lambda seconds: wrk(commit.url("/"), write_script, seconds),
-        "Flask commit": lambda seconds: wrk(flask_commit.url("/"), write_script, seconds),
+        "bare commit": through(commit, "/", write_script),
+        "Flask commit": through(flask_commit, "/", write_script),
     }
     try:
         # A first pass, not counted: the workers load, and each database's write-ahead log grows to
@@ -242,15 +277,20 @@ def main():
 
 
 def report(figures, args):
-    """Median rates, and for each pair the median of the rounds' ratios: the disk's speed, shared
-    with whatever else runs on the machine, drifts far more between rounds than within one."""
-    print(f"requests per second, medians of {args.rounds} rounds of {args.seconds:g} s; wrk: 2 threads, 8 connections")
-    for name, rates in figures.items():
-        print(f"  {name:36} {statistics.median(rates):8.0f}")
+    """Median rates and CPU costs, and for each pair the median of the rounds' ratios: the disk's
+    speed, shared with whatever else runs on the machine, drifts far more between rounds than
+    within one."""
+    print(f"medians of {args.rounds} rounds of {args.seconds:g} s; wrk: 2 threads, 8 connections")
+    print(f"  {'':36} {'req/s':>8}   CPU us per request: {'server':>6} {'wrk':>6}")
+    for name, runs in figures.items():
+        rate, server_us, client_us = (statistics.median(column) if None not in column else None for column in zip(*runs))
+        client = "" if client_us is None else f"{client_us:6.0f}"
+        print(f"  {name:36} {rate:8.0f}   {'':19} {server_us:6.0f} {client:>6}")
     print("ratios (the median of the rounds' own):")
-    summary = {"list_rps": round(statistics.median(figures["list"])), "write_rps": round(statistics.median(figures["write"]))}
+    rates = {name: [run[0] for run in runs] for name, runs in figures.items()}
+    summary = {"list_rps": round(statistics.median(rates["list"])), "write_rps": round(statistics.median(rates["write"]))}
     for what, measured, against in RATIOS:
-        ratio = statistics.median(m / a for m, a in zip(figures[measured], figures[against]))
+        ratio = statistics.median(m / a for m, a in zip(rates[measured], rates[against]))
         print(f"  {what:36} {ratio:8.2f}")
         summary[what] = round(ratio, 2)
     print(json.dumps(summary))

@@ -9,6 +9,7 @@ their turns through a lock file beside the database (writelock.py).
 import json
 import sqlite3
 import time
+import weakref
 from contextlib import contextmanager
 
 from . import messages
@@ -100,11 +101,23 @@ class Account:
         self.is_default = bool(is_default)
 
 
+def _close(connection, write_lock):
+    try:
+        connection.close()
+    except sqlite3.ProgrammingError:
+        pass  # dropped by another thread than its own, which only a test does: left as it was
+    write_lock.close()
+
+
 class Repository:
     def __init__(self, connection, write_lock, busy_timeout):
         self.db = connection
         self._write_lock = write_lock
         self._busy_timeout = busy_timeout
+        # A thread that ends drops the connection db.py kept for it, unclosed, and an sqlite3
+        # connection dropped unclosed keeps its file open for good: a server that starts a
+        # thread per request (`flask run`) would run out of files. Both close when it goes.
+        self._closer = weakref.finalize(self, _close, connection, write_lock)
 
     @classmethod
     def connect(cls, path, busy_timeout_ms=30000):
@@ -119,8 +132,7 @@ class Repository:
         return cls(connection, write_lock, busy_timeout_ms / 1000)
 
     def close(self):
-        self.db.close()
-        self._write_lock.close()
+        self._closer()
 
     @contextmanager
     def _transaction(self, mode="IMMEDIATE"):

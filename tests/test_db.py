@@ -1,5 +1,7 @@
 """The repository connection that each thread keeps between requests (forwarding/db.py)."""
 
+import gc
+import os
 import threading
 
 from forwarding.db import get_repo
@@ -34,3 +36,26 @@ def test_a_connection_left_inside_a_transaction_is_replaced(app, repo):
         assert get_repo() is not broken
         get_repo().put_rule(2, ["2"])
     assert stored_rules(repo) == {2: (None, ["2"])}
+
+
+def open_files():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_threads_that_end_leave_no_file_open(client, auth):
+    # As `flask run` serves: every request in a thread of its own, which keeps a connection
+    # (the database file and the writers' lock file) until it ends.
+    def write_in_a_thread():
+        thread = threading.Thread(
+            target=lambda: client.post("/api/v1/forward/item/7", json={"forward_entity_list": ["101"]}, headers=auth)
+        )
+        thread.start()
+        thread.join()
+
+    write_in_a_thread()
+    gc.collect()
+    before = open_files()
+    for _ in range(20):
+        write_in_a_thread()
+    gc.collect()
+    assert open_files() == before

@@ -125,7 +125,7 @@ class Repository:
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
         try:
-            write_lock = WriteLock(path + WRITE_LOCK_SUFFIX)
+            write_lock = WriteLock(path + WRITE_LOCK_SUFFIX, owner_of=path)
         except OSError as error:
             connection.close()
             raise sqlite3.OperationalError(f"unable to open the lock file {error.filename}: {error.strerror}") from None

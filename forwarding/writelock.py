@@ -18,11 +18,17 @@ LONGEST_PAUSE = 1e-3
 
 
 class WriteLock:
-    def __init__(self, path):
+    def __init__(self, path, owner_of):
+        """The lock file at `path`, made if missing; made by root, it takes the owner of the
+        file `owner_of` (the database), as SQLite's -wal and -shm do, so that an operator's
+        command run as root leaves nothing the service's own user cannot open."""
         self.path = path
-        # Read-only and readable by all: flock needs no more, and a file first made by an
-        # operator's command as root still opens for the service's own user.
+        # Read-only: flock needs no more.
         self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        if os.geteuid() == 0:
+            owner = os.stat(owner_of)
+            if os.fstat(self._fd).st_uid != owner.st_uid:
+                os.fchown(self._fd, owner.st_uid, owner.st_gid)
 
     def acquire(self, timeout):
         """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""

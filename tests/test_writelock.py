@@ -1,12 +1,15 @@
 """The writers' queue (forwarding/writelock.py): one write transaction at a time, across threads
 and processes; a wait bounded by the busy timeout; no lock left behind by a process that dies."""
 
+import os
 import subprocess
 import sys
 import threading
 from contextlib import contextmanager
 
-from forwarding.repository import WRITE_LOCK_SUFFIX
+import pytest
+
+from forwarding.repository import WRITE_LOCK_SUFFIX, Repository
 from forwarding.writelock import WriteLock
 
 from helpers import assert_error, assert_json, stored_rules
@@ -17,7 +20,7 @@ BODY = {"forward_entity_list": ["101"]}
 @contextmanager
 def held(db_path):
     """The write lock, held by a connection that is not the app's."""
-    lock = WriteLock(db_path + WRITE_LOCK_SUFFIX)
+    lock = WriteLock(db_path + WRITE_LOCK_SUFFIX, owner_of=db_path)
     lock.acquire(timeout=1)
     try:
         yield
@@ -57,7 +60,7 @@ def test_a_write_that_waits_past_the_busy_timeout_is_a_500_that_writes_nothing(m
 HOLD_UNTIL_KILLED = """
 import sys, time
 from forwarding.writelock import WriteLock
-WriteLock(sys.argv[1]).acquire(timeout=1)
+WriteLock(sys.argv[1] + "-writer", owner_of=sys.argv[1]).acquire(timeout=1)
 print("held", flush=True)
 time.sleep(60)
 """
@@ -66,7 +69,7 @@ time.sleep(60)
 def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_path):
     client = make_app(BUSY_TIMEOUT_MS=100).test_client()
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_UNTIL_KILLED, db_path + WRITE_LOCK_SUFFIX], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_UNTIL_KILLED, db_path], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline() == "held\n"
@@ -77,3 +80,14 @@ def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_pa
         holder.stdout.close()
     assert_json(client.post("/api/v1/forward/item/7", json=BODY, headers=auth), 200, {})
     assert stored_rules(repo) == {7: (None, ["101"])}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root makes files for other users")
+def test_a_lock_file_made_by_root_belongs_to_the_database_s_owner(tmp_path):
+    database = tmp_path / "forwarding.db"
+    Repository.connect(str(database)).close()  # the database, and its lock file, made by root
+    os.remove(str(database) + WRITE_LOCK_SUFFIX)
+    os.chown(database, 4321, 4322)  # as if the service's own user had made the database
+    Repository.connect(str(database)).close()  # an operator's command, as root
+    lock_file = os.stat(str(database) + WRITE_LOCK_SUFFIX)
+    assert (lock_file.st_uid, lock_file.st_gid) == (4321, 4322)

@@ -22,13 +22,15 @@ class WriteLock:
         """The lock file at `path`, made if missing; made by root, it takes the owner of the
         file `owner_of` (the database), as SQLite's -wal and -shm do, so that an operator's
         command run as root leaves nothing the service's own user cannot open."""
-        self.path = path
         # Read-only: flock needs no more.
         self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         if os.geteuid() == 0:
             owner = os.stat(owner_of)
             if os.fstat(self._fd).st_uid != owner.st_uid:
-                os.fchown(self._fd, owner.st_uid, owner.st_gid)
+                try:
+                    os.fchown(self._fd, owner.st_uid, owner.st_gid)
+                except OSError:
+                    pass  # a root without the right to give files away: as SQLite, go on
 
     def acquire(self, timeout):
         """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""

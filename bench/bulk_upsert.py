@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 
 from forwarding import create_app
 from forwarding.patterns import is_forward_entity
@@ -78,7 +77,11 @@ class Service:
 
     def push_environ(self, body):
         return environ_for(
-            "/api/v1/forward/items/link", method="POST", data=body, content_type="application/json", headers=self.headers
+            "/api/v1/forward/items/link",
+            method="POST",
+            data=body,
+            content_type="application/json",
+            headers=self.headers,
         )
 
     def push(self, body, expected):
@@ -198,7 +201,8 @@ def main():
 
     sizes = [int(size) for size in args.sizes.split(",")]
     print(f"medians of {args.runs} runs (ratio: of each run's service / floor); memory: peak RSS growth of one request")
-    print(f"{'items':>6} {'case':>8} {'body MB':>8} {'service ms':>11} {'floor ms':>9} {'ratio':>6} {'peak MB':>8} {'x body':>7}")
+    columns = ("items", 6), ("case", 8), ("body MB", 8), ("service ms", 11), ("floor ms", 9), ("ratio", 6)
+    print(" ".join(f"{name:>{width}}" for name, width in (*columns, ("peak MB", 8), ("x body", 7))))
     headline = None
     for n in sizes:
         body = make_body(n)
@@ -211,8 +215,14 @@ def main():
             memory = f"{growth / 2**20:8.1f} {growth / len(body):7.1f}" if case == "created" else ""
             print(f"{n:>6} {case:>8} {len(body) / 2**20:8.2f} {service_ms:11.1f} {floor_ms:9.1f} {ratio:6.2f} {memory}")
             if case == "created" and (headline is None or n == 10000):
-                headline = {"items": n, "service_ms": round(service_ms, 1), "floor_ms": round(floor_ms, 1), "ratio": round(ratio, 2)}
+                headline = {
+                    "items": n,
+                    "service_ms": round(service_ms, 1),
+                    "floor_ms": round(floor_ms, 1),
+                    "ratio": round(ratio, 2),
+                }
     print(json.dumps(headline))
+
 
 if __name__ == "__main__":
     main()

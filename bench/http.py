@@ -83,9 +83,12 @@ class Uwsgi:
         self.port = free_port()
         socket_address = f"127.0.0.1:{self.port}"
         command = [os.path.join(os.path.dirname(sys.executable), "uwsgi"), "--ini", "wsgi.ini", *options]
-        self.log = open(os.path.join(directory, name + ".log"), "wb")
+        self.log = open(os.path.join(directory, name + ".log"), "wb")  # noqa: SIM115 -- closed by stop(), with the process
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "FORWARDING_HTTP_SOCKET": socket_address, **(environment or {})},
         )
         self._wait_until_up()
@@ -142,7 +145,9 @@ def wrk(url, script, seconds):
         cpu_before = _children_cpu_seconds()
         out = subprocess.run(
             ["wrk", "--threads", "2", "--connections", "8", "--duration", f"{seconds}s", "--script", lua.name, url],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         wrk_cpu = _children_cpu_seconds() - cpu_before
     # uWSGI closes the connection after each answer, which wrk counts as a read error: not a failure.
@@ -156,10 +161,12 @@ def wrk(url, script, seconds):
 def through(server, path, script):
     """A measurement through `server`: `(requests per second, CPU us per request of the server,
     the same of wrk)`. The CPU figures are a profile by process: what each side costs."""
+
     def measure(seconds):
         cpu_before = server.cpu_seconds()
         rate, requests, wrk_cpu = wrk(server.url(path), script, seconds)
         return rate, (server.cpu_seconds() - cpu_before) / requests * 1e6, wrk_cpu / requests * 1e6
+
     return measure
 
 
@@ -190,9 +197,13 @@ def prepare(directory):
     path = os.path.join(directory, "forwarding.db")
     app = create_app({"DATABASE": path})
     headers = bearer(app)
-    items = [{"link_id": n, "forward_number": n, "forward_entity_list": [str(n), f"sip:{n}@sip.bas-ip.com"]}
-             for n in range(1, RULES + 1)]
-    status, _ = call(app, environ_for("/api/v1/forward/items/link", method="POST", json={"list_items": items}, headers=headers))
+    items = [
+        {"link_id": n, "forward_number": n, "forward_entity_list": [str(n), f"sip:{n}@sip.bas-ip.com"]}
+        for n in range(1, RULES + 1)
+    ]
+    status, _ = call(
+        app, environ_for("/api/v1/forward/items/link", method="POST", json={"list_items": items}, headers=headers)
+    )
     assert status == 200
     status, page = call(app, environ_for(LIST_PATH, headers=headers))
     assert status == 200
@@ -267,7 +278,7 @@ def main():
         figures = {name: [] for name in measurements}
         for round_ in range(args.rounds):
             # Every other round backwards, so that no measurement always follows the same one.
-            for name in list(measurements)[::-1 if round_ % 2 else 1]:
+            for name in list(measurements)[:: -1 if round_ % 2 else 1]:
                 figures[name].append(measurements[name](args.seconds))
     finally:
         for server in servers:
@@ -283,12 +294,17 @@ def report(figures, args):
     print(f"medians of {args.rounds} rounds of {args.seconds:g} s; wrk: 2 threads, 8 connections")
     print(f"  {'':36} {'req/s':>8}   CPU us per request: {'server':>6} {'wrk':>6}")
     for name, runs in figures.items():
-        rate, server_us, client_us = (statistics.median(column) if None not in column else None for column in zip(*runs))
+        rate, server_us, client_us = (
+            statistics.median(column) if None not in column else None for column in zip(*runs)
+        )
         client = "" if client_us is None else f"{client_us:6.0f}"
         print(f"  {name:36} {rate:8.0f}   {'':19} {server_us:6.0f} {client:>6}")
     print("ratios (the median of the rounds' own):")
     rates = {name: [run[0] for run in runs] for name, runs in figures.items()}
-    summary = {"list_rps": round(statistics.median(rates["list"])), "write_rps": round(statistics.median(rates["write"]))}
+    summary = {
+        "list_rps": round(statistics.median(rates["list"])),
+        "write_rps": round(statistics.median(rates["write"])),
+    }
     for what, measured, against in RATIOS:
         ratio = statistics.median(m / a for m, a in zip(rates[measured], rates[against]))
         print(f"  {what:36} {ratio:8.2f}")

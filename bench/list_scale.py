@@ -1,7 +1,8 @@
 """Does a page cost the same at any depth? First- and last-page latency of both lists.
 
 Fills the service's own database (its schema, straight through sqlite3) with 1,000, then 10,000,
-then 100,000 rules (then 100,000 again with 8 entries each instead of 3), and times `GET /api/v1/forward/items` and `GET /api/v1/forward/items/link`
+then 100,000 rules (then 100,000 again with 8 entries each instead of 3), and times
+`GET /api/v1/forward/items` and `GET /api/v1/forward/items/link`
 through the WSGI app in-process, at `limit=100` as real clients page. The floor is the first
 page, measured in the same run: the target is the last page within 5x of it.
 
@@ -90,7 +91,9 @@ def main():
         app = create_app({"DATABASE": path})
         client = app.test_client()
         password = hashlib.md5(b"123456").hexdigest()  # the factory account, as a client logs in
-        token = client.get("/api/v1/login", query_string={"username": "admin", "password": password}).get_json()["token"]
+        token = client.get("/api/v1/login", query_string={"username": "admin", "password": password}).get_json()[
+            "token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
 
         print(f"limit={LIMIT}, median of {RUNS} runs, in-process WSGI; target: last page within {TARGET:g}x the first")

@@ -51,12 +51,13 @@ def _prepare_database(app):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     with closing(Repository.connect(path, app.config["BUSY_TIMEOUT_MS"])) as repo:
         repo.initialize(
-            make_account=lambda: (credentials.DEFAULT_USERNAME, credentials.hash_password(credentials.DEFAULT_PASSWORD)),
+            make_account=lambda: (
+                credentials.DEFAULT_USERNAME,
+                credentials.hash_password(credentials.DEFAULT_PASSWORD),
+            ),
             make_serial=lambda: uuid.uuid4().hex[:16].upper(),
         )
         if not app.config["DEVICE_SERIAL"]:
             app.config["DEVICE_SERIAL"] = repo.setting("device_serial")
         if repo.account().is_default:
-            app.logger.warning(
-                "the account still has the factory password; change it with `forwarding set-password`"
-            )
+            app.logger.warning("the account still has the factory password; change it with `forwarding set-password`")

@@ -34,8 +34,12 @@ def set_password(username, password):
 
 
 @click.command("export")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file (replaced whole, only when done) instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (replaced whole, only when done) instead of stdout.",
+)
 @with_appcontext
 def export(output):
     """Write every rule, with its link_id, as JSON.

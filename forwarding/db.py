@@ -20,7 +20,9 @@ def get_repo():
     connections = _connections()
     repo = getattr(connections, "repo", None)
     if repo is None:
-        repo = connections.repo = Repository.connect(current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"])
+        repo = connections.repo = Repository.connect(
+            current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"]
+        )
     return repo
 
 

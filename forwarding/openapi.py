@@ -273,86 +273,172 @@ _LIST_OPTION = {
 def _operations():
     """(path, method, operation) of every endpoint, in the contract's order."""
     return [
-        ("/api/info", "get", _read(
-            "Device information",
-            "Clients read `api_version` to pick request formats and `device_serial_number` to tell devices apart.",
-            _answer("The device.", Info, {"info": {
-                "device_model": "forwarding", "firmware_version": "1.0.0",
-                "api_version": messages.API_VERSION, "device_serial_number": "3F2A9C04B1D7E6A8",
-            }}),
-            public=True,
-        )),
-        ("/api/v1/login", "get", _read(
-            "Log in",
-            "Tokens live 2 hours by default, with no refresh: log in again after a 401. "
-            "An `Authorization` header sent here is ignored.",
-            _answer("A new token.", Token, {"token": {
-                "token": "cb211ea5-d7ba-41dc-ae8d-05e6605c3c6b", "account_type": messages.ACCOUNT_TYPE,
-            }}),
-            LoginQuery(),
-            _error("Missing or wrong credentials.", {
-                "parameters_missed": messages.PARAMETERS_MISSED, "wrong_login": messages.WRONG_LOGIN,
-            }),
-            public=True,
-        )),
-        ("/api/v1/forward/items/link", "post", _write(
-            "Create, update or remove many rules with their link_id",
-            "Each element in order, in one transaction: a non-empty list creates or replaces the rule "
-            "(which takes the link_id; another rule holding it is removed); an empty list removes it.",
-            schemas.link_items,
-            {"list_items": [{"link_id": 101, **_RULE}]},
-            _answer("One outcome per element, in order.", PushResults, {"result": {
-                "result": [{"link_id": 101, "success": True, "extended_info": messages.CREATED}],
-            }}),
-        )),
-        ("/api/v1/forward/item/{forward-uid}", "post", _write(
-            "Create, replace or remove one rule",
-            "Creates or replaces the rule, keeping its link_id; an empty list removes it.",
-            schemas.forward_item,
-            {"forward_entity_list": ["1001"]},
-            _answer("Done.", Empty, {"done": {}}),
-            path=schemas.forward_uid,
-            more={"404": _ref("NotFound")},  # an empty forward-uid is another path
-        )),
-        ("/api/v1/forward/items", "get", _read(
-            "List rules",
-            "Pages in forward_number order; a page past the end is empty.",
-            _answer("One page.", Page, {"page": {"list_items": [_RULE], "list_option": _LIST_OPTION}}),
-            schemas.list_query,
-            _bad_input(schemas.list_query),
-        )),
-        ("/api/v1/forward/items/link", "get", _read(
-            "List the rules that have a link_id",
-            "As the plain list, over the rules that have a link_id; `link_id` narrows it to that rule.",
-            _answer("One page.", LinkedPage, {"page": {
-                "list_items": [{"link_id": 101, **_RULE}], "list_option": _LIST_OPTION,
-            }}),
-            schemas.link_list_query,
-            _bad_input(schemas.link_list_query),
-        )),
-        ("/api/v1/forward/items", "delete", _write(
-            "Delete rules by forward number",
-            "Each id in order, in one transaction.",
-            schemas.uid_items,
-            {"uid_items": [101, 102]},
-            _answer("One outcome per id, in order.", UidResults, {"result": {"result": [
-                {"uid": 101, "success": True, "extended_info": messages.DELETED},
-                {"uid": 102, "success": False, "extended_info": messages.ENTITY_NOT_FOUND},
-            ]}}),
-        )),
-        ("/api/v1/forward/items/link", "delete", _write(
-            "Delete rules by link_id",
-            "Each id in order, in one transaction.",
-            schemas.link_ids,
-            {"link_ids": [101]},
-            _answer("One outcome per id, in order.", LinkIdResults, {"result": {"result": [
-                {"link_id": 101, "success": True, "extended_info": messages.DELETED},
-            ]}}),
-        )),
-        ("/api/v1/openapi.json", "get", _read(
-            "This document", "The OpenAPI document of this API.", _answer("The document.", {"type": "object"}),
-            public=True,
-        )),
+        (
+            "/api/info",
+            "get",
+            _read(
+                "Device information",
+                "Clients read `api_version` to pick request formats and `device_serial_number` to tell devices apart.",
+                _answer(
+                    "The device.",
+                    Info,
+                    {
+                        "info": {
+                            "device_model": "forwarding",
+                            "firmware_version": "1.0.0",
+                            "api_version": messages.API_VERSION,
+                            "device_serial_number": "3F2A9C04B1D7E6A8",
+                        }
+                    },
+                ),
+                public=True,
+            ),
+        ),
+        (
+            "/api/v1/login",
+            "get",
+            _read(
+                "Log in",
+                "Tokens live 2 hours by default, with no refresh: log in again after a 401. "
+                "An `Authorization` header sent here is ignored.",
+                _answer(
+                    "A new token.",
+                    Token,
+                    {
+                        "token": {
+                            "token": "cb211ea5-d7ba-41dc-ae8d-05e6605c3c6b",
+                            "account_type": messages.ACCOUNT_TYPE,
+                        }
+                    },
+                ),
+                LoginQuery(),
+                _error(
+                    "Missing or wrong credentials.",
+                    {
+                        "parameters_missed": messages.PARAMETERS_MISSED,
+                        "wrong_login": messages.WRONG_LOGIN,
+                    },
+                ),
+                public=True,
+            ),
+        ),
+        (
+            "/api/v1/forward/items/link",
+            "post",
+            _write(
+                "Create, update or remove many rules with their link_id",
+                "Each element in order, in one transaction: a non-empty list creates or replaces the rule "
+                "(which takes the link_id; another rule holding it is removed); an empty list removes it.",
+                schemas.link_items,
+                {"list_items": [{"link_id": 101, **_RULE}]},
+                _answer(
+                    "One outcome per element, in order.",
+                    PushResults,
+                    {
+                        "result": {
+                            "result": [{"link_id": 101, "success": True, "extended_info": messages.CREATED}],
+                        }
+                    },
+                ),
+            ),
+        ),
+        (
+            "/api/v1/forward/item/{forward-uid}",
+            "post",
+            _write(
+                "Create, replace or remove one rule",
+                "Creates or replaces the rule, keeping its link_id; an empty list removes it.",
+                schemas.forward_item,
+                {"forward_entity_list": ["1001"]},
+                _answer("Done.", Empty, {"done": {}}),
+                path=schemas.forward_uid,
+                more={"404": _ref("NotFound")},  # an empty forward-uid is another path
+            ),
+        ),
+        (
+            "/api/v1/forward/items",
+            "get",
+            _read(
+                "List rules",
+                "Pages in forward_number order; a page past the end is empty.",
+                _answer("One page.", Page, {"page": {"list_items": [_RULE], "list_option": _LIST_OPTION}}),
+                schemas.list_query,
+                _bad_input(schemas.list_query),
+            ),
+        ),
+        (
+            "/api/v1/forward/items/link",
+            "get",
+            _read(
+                "List the rules that have a link_id",
+                "As the plain list, over the rules that have a link_id; `link_id` narrows it to that rule.",
+                _answer(
+                    "One page.",
+                    LinkedPage,
+                    {
+                        "page": {
+                            "list_items": [{"link_id": 101, **_RULE}],
+                            "list_option": _LIST_OPTION,
+                        }
+                    },
+                ),
+                schemas.link_list_query,
+                _bad_input(schemas.link_list_query),
+            ),
+        ),
+        (
+            "/api/v1/forward/items",
+            "delete",
+            _write(
+                "Delete rules by forward number",
+                "Each id in order, in one transaction.",
+                schemas.uid_items,
+                {"uid_items": [101, 102]},
+                _answer(
+                    "One outcome per id, in order.",
+                    UidResults,
+                    {
+                        "result": {
+                            "result": [
+                                {"uid": 101, "success": True, "extended_info": messages.DELETED},
+                                {"uid": 102, "success": False, "extended_info": messages.ENTITY_NOT_FOUND},
+                            ]
+                        }
+                    },
+                ),
+            ),
+        ),
+        (
+            "/api/v1/forward/items/link",
+            "delete",
+            _write(
+                "Delete rules by link_id",
+                "Each id in order, in one transaction.",
+                schemas.link_ids,
+                {"link_ids": [101]},
+                _answer(
+                    "One outcome per id, in order.",
+                    LinkIdResults,
+                    {
+                        "result": {
+                            "result": [
+                                {"link_id": 101, "success": True, "extended_info": messages.DELETED},
+                            ]
+                        }
+                    },
+                ),
+            ),
+        ),
+        (
+            "/api/v1/openapi.json",
+            "get",
+            _read(
+                "This document",
+                "The OpenAPI document of this API.",
+                _answer("The document.", {"type": "object"}),
+                public=True,
+            ),
+        ),
     ]
 
 

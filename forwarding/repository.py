@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from . import messages
 from .writelock import WriteLock
@@ -102,10 +102,9 @@ class Account:
 
 
 def _close(connection, write_lock):
-    try:
+    # Dropped by another thread than its own, which only a test does: left as it was.
+    with suppress(sqlite3.ProgrammingError):
         connection.close()
-    except sqlite3.ProgrammingError:
-        pass  # dropped by another thread than its own, which only a test does: left as it was
     write_lock.close()
 
 
@@ -256,12 +255,12 @@ class Repository:
         offset = min((page_number - 1) * limit, INT64_MAX)
         if link_id is not None:
             row = self.db.execute(LIST_ONE, (link_id,)).fetchone()
-            total, rows = (0, []) if row is None else (1, [row][offset:offset + limit])
+            total, rows = (0, []) if row is None else (1, [row][offset : offset + limit])
         else:
             with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
                 total = db.execute(LIST_COUNT[linked]).fetchone()[0]
                 rows = db.execute(LIST_PAGE[linked, descending], {"offset": offset, "limit": limit}).fetchall()
-        return total, f"[{','.join(item for item, in rows)}]"
+        return total, f"[{','.join(item for (item,) in rows)}]"
 
     # -- tokens ------------------------------------------------------------------------------
 

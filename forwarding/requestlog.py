@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import g, request
@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record):
         line = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -103,7 +103,8 @@ def init_app(app):
             "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
         }
         logger.info(
-            "%(method)s %(path)s %(status)s %(duration_ms).1fms request_id=%(request_id)s", fields,
+            "%(method)s %(path)s %(status)s %(duration_ms).1fms request_id=%(request_id)s",
+            fields,
             extra={"request": fields},
         )
         return response

@@ -47,6 +47,9 @@ def checked(username, check):
     if repo.add_login_failure(key, now, max_failures, window, config["LOGIN_BLOCK_SECONDS"]):
         current_app.logger.warning(
             "%d failed attempts for %s within %d s: its attempts are refused unchecked for %d s",
-            max_failures, _who(username), window, config["LOGIN_BLOCK_SECONDS"],
+            max_failures,
+            _who(username),
+            window,
+            config["LOGIN_BLOCK_SECONDS"],
         )
     return False

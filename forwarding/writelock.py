@@ -8,6 +8,7 @@ wrote fewer rules per second than 1. Here a waiter tries again after 50 us, doub
 The kernel releases the lock of a process that dies, so a killed worker never leaves it held.
 """
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -27,10 +28,9 @@ class WriteLock:
         if os.geteuid() == 0:
             owner = os.stat(owner_of)
             if os.fstat(self._fd).st_uid != owner.st_uid:
-                try:
+                # A root without the right to give files away goes on, as SQLite does.
+                with contextlib.suppress(OSError):
                     os.fchown(self._fd, owner.st_uid, owner.st_gid)
-                except OSError:
-                    pass  # a root without the right to give files away: as SQLite, go on
 
     def acquire(self, timeout):
         """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""

@@ -9,11 +9,11 @@ from werkzeug.security import generate_password_hash
 
 pytest.register_assert_rewrite("helpers")  # so that its asserts say what differs
 
+from helpers import MD5_123456, basic  # noqa: E402
+
 from forwarding import create_app, credentials  # noqa: E402
 from forwarding.db import get_repo  # noqa: E402
 from forwarding.repository import Repository  # noqa: E402
-
-from helpers import MD5_123456, basic  # noqa: E402
 
 # The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
 # draws fresh ones, many more.

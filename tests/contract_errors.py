@@ -6,9 +6,9 @@ valid.
 
 import re
 
-from forwarding.patterns import MAX_LENGTH, PATTERNS
-
 from helpers import INT64_MAX
+
+from forwarding.patterns import MAX_LENGTH, PATTERNS
 
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES
 WRONG_JSON = "Wrong JSON body"

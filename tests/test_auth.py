@@ -3,10 +3,10 @@
 import base64
 import hashlib
 import os
+import pathlib
 import uuid
 
 import pytest
-
 from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
 
 LOGIN = "/api/v1/login"
@@ -99,9 +99,7 @@ def test_login_ignores_right_basic_credentials_too(client):
 
 def test_tokens_are_stored_only_as_a_hash(client, db_path):
     token = log_in(client).get_json()["token"]
-    stored = b"".join(
-        open(path, "rb").read() for path in (db_path, db_path + "-wal") if os.path.exists(path)
-    )
+    stored = b"".join(pathlib.Path(path).read_bytes() for path in (db_path, db_path + "-wal") if os.path.exists(path))
     for secret in (token, token.upper(), token.replace("-", ""), MD5_123456):
         assert secret.encode() not in stored
 

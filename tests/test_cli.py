@@ -3,13 +3,13 @@
 
 import hashlib
 import logging
+import pathlib
 
 import pytest
 from click.testing import CliRunner
+from helpers import LINK_ITEMS, assert_error, basic
 
 from forwarding import cli, config
-
-from helpers import LINK_ITEMS, assert_error, basic
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
 
@@ -78,7 +78,7 @@ def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
         hashes.append(repo.account().password_hash)
     assert hashes[0] != hashes[1]
     assert hashes[0].split(":")[0] in ("scrypt", "pbkdf2")
-    stored = b"".join(open(path, "rb").read() for path in (db_path, db_path + "-wal"))
+    stored = b"".join(pathlib.Path(path).read_bytes() for path in (db_path, db_path + "-wal"))
     for secret in (password, hashlib.md5(password.encode()).hexdigest()):
         assert secret.encode() not in stored
 
@@ -96,21 +96,25 @@ def test_the_factory_password_warning(make_app, runner, caplog):
 
 
 def test_the_console_script(app, db_path, client):
-    outcome = CliRunner().invoke(cli.main, ["set-password", "--password", "from-shell"],
-                                 env={"FORWARDING_DATABASE": db_path})
+    outcome = CliRunner().invoke(
+        cli.main, ["set-password", "--password", "from-shell"], env={"FORWARDING_DATABASE": db_path}
+    )
     assert outcome.exit_code == 0, outcome.output
     assert log_in(client, "from-shell").status_code == 200
     assert log_in(client, "123456").status_code == 400
 
 
-@pytest.mark.parametrize("command, summary", [
-    ("set-password", "Change the administrator's password."),
-    ("export", "Write every rule, with its link_id, as JSON."),
-    ("import", "Load the rules of FILE (`-` for stdin), all of them or none."),
-    ("list", "Show the rules as a table, in forward_number order."),
-    ("revoke-tokens", "Log every client out: delete all login tokens (HTTP Basic keeps working)."),
-    ("config", "Show the settings in force, as FORWARDING_* variables; secrets are masked."),
-])
+@pytest.mark.parametrize(
+    "command, summary",
+    [
+        ("set-password", "Change the administrator's password."),
+        ("export", "Write every rule, with its link_id, as JSON."),
+        ("import", "Load the rules of FILE (`-` for stdin), all of them or none."),
+        ("list", "Show the rules as a table, in forward_number order."),
+        ("revoke-tokens", "Log every client out: delete all login tokens (HTTP Basic keeps working)."),
+        ("config", "Show the settings in force, as FORWARDING_* variables; secrets are masked."),
+    ],
+)
 def test_help(runner, command, summary):
     result = runner.invoke(args=[command, "--help"])
     assert result.exit_code == 0
@@ -131,21 +135,24 @@ def test_revoke_tokens(runner, client, repo):
 
 def test_config(runner, app, db_path):
     result = runner.invoke(args=["config"])
-    assert (result.exit_code, result.stdout) == (0, (
-        f"FORWARDING_DATABASE={db_path}\n"
-        "FORWARDING_TOKEN_LIFETIME=7200\n"
-        "FORWARDING_MAX_ENTITIES=8\n"
-        "FORWARDING_MAX_CONTENT_LENGTH=16777216\n"
-        "FORWARDING_BUSY_TIMEOUT_MS=30000\n"
-        "FORWARDING_BASIC_AUTH_CACHE_SECONDS=60\n"
-        "FORWARDING_LOGIN_MAX_FAILURES=10\n"
-        "FORWARDING_LOGIN_WINDOW_SECONDS=900\n"
-        "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
-        f"FORWARDING_DEVICE_SERIAL={app.config['DEVICE_SERIAL']}\n"
-        "FORWARDING_DEVICE_MODEL=forwarding\n"
-        "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
-        "FORWARDING_LOG_FORMAT=text\n"
-    ))
+    assert (result.exit_code, result.stdout) == (
+        0,
+        (
+            f"FORWARDING_DATABASE={db_path}\n"
+            "FORWARDING_TOKEN_LIFETIME=7200\n"
+            "FORWARDING_MAX_ENTITIES=8\n"
+            "FORWARDING_MAX_CONTENT_LENGTH=16777216\n"
+            "FORWARDING_BUSY_TIMEOUT_MS=30000\n"
+            "FORWARDING_BASIC_AUTH_CACHE_SECONDS=60\n"
+            "FORWARDING_LOGIN_MAX_FAILURES=10\n"
+            "FORWARDING_LOGIN_WINDOW_SECONDS=900\n"
+            "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
+            f"FORWARDING_DEVICE_SERIAL={app.config['DEVICE_SERIAL']}\n"
+            "FORWARDING_DEVICE_MODEL=forwarding\n"
+            "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
+            "FORWARDING_LOG_FORMAT=text\n"
+        ),
+    )
     assert len(app.config["DEVICE_SERIAL"]) == 16
 
 

@@ -1,9 +1,9 @@
 """The commands on the rules: `forwarding export`, `import` and `list`."""
 
 import json
+import pathlib
 
 import pytest
-
 from helpers import stored_rules
 
 RULES = [
@@ -15,7 +15,7 @@ EXPORTED = (
     '  {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},\n'
     '  {"forward_number": 102, "forward_entity_list": ["laskomex:5"]},\n'
     '  {"link_id": 8, "forward_number": 223, "forward_entity_list": ["sip:223@sip.bas-ip.com"]}\n'
-    ']}\n'
+    "]}\n"
 )
 STORED = {
     101: (7, ["101", "vizit:1"]),
@@ -28,8 +28,12 @@ STORED = {
 def rules(client, basic_auth):
     """Three rules put through the API: two from a Link push, one without a link_id."""
     assert client.post("/api/v1/forward/items/link", json={"list_items": RULES}, headers=basic_auth).status_code == 200
-    assert client.post("/api/v1/forward/item/102", json={"forward_entity_list": ["laskomex:5"]},
-                       headers=basic_auth).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/forward/item/102", json={"forward_entity_list": ["laskomex:5"]}, headers=basic_auth
+        ).status_code
+        == 200
+    )
 
 
 def write(path, document):
@@ -49,7 +53,7 @@ def test_export_to_a_file(runner, rules, tmp_path):
     path = str(tmp_path / "backup.json")
     result = runner.invoke(args=["export", "--output", path])
     assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules to {path}.\n")
-    assert open(path).read() == EXPORTED
+    assert pathlib.Path(path).read_text() == EXPORTED
 
 
 def test_export_of_nothing(runner):
@@ -67,46 +71,62 @@ def test_export_then_import_restores(runner, rules, repo, tmp_path):
     repo.db.execute("DELETE FROM rules")
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
-        0, f"Imported 3 rules from {path} (export): 3 created, 0 updated, 0 deleted.\n"
+        0,
+        f"Imported 3 rules from {path} (export): 3 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == STORED
 
 
 def test_import_merges(runner, rules, repo, tmp_path):
-    path = write(tmp_path / "ours.json", {"version": 1, "items": [
-        {"forward_number": 101, "forward_entity_list": ["555"]},  # keeps its link_id 7
-        {"link_id": 8, "forward_number": 300, "forward_entity_list": ["300"]},  # link_id 8 moves: 223 goes
-        {"forward_number": 102, "forward_entity_list": []},  # removed
-        {"forward_number": 999, "forward_entity_list": []},  # nothing to remove
-        {"link_id": 9, "forward_number": 400, "forward_entity_list": ["vizit:4"], "note": "ignored"},
-    ]})
+    path = write(
+        tmp_path / "ours.json",
+        {
+            "version": 1,
+            "items": [
+                {"forward_number": 101, "forward_entity_list": ["555"]},  # keeps its link_id 7
+                {"link_id": 8, "forward_number": 300, "forward_entity_list": ["300"]},  # link_id 8 moves: 223 goes
+                {"forward_number": 102, "forward_entity_list": []},  # removed
+                {"forward_number": 999, "forward_entity_list": []},  # nothing to remove
+                {"link_id": 9, "forward_number": 400, "forward_entity_list": ["vizit:4"], "note": "ignored"},
+            ],
+        },
+    )
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
-        0, f"Imported 5 rules from {path} (export): 2 created, 1 updated, 1 deleted.\n"
+        0,
+        f"Imported 5 rules from {path} (export): 2 created, 1 updated, 1 deleted.\n",
     )
     assert stored_rules(repo) == {101: (7, ["555"]), 300: (8, ["300"]), 400: (9, ["vizit:4"])}
 
 
 def test_import_legacy_forward_table(runner, rules, repo, tmp_path):
-    path = write(tmp_path / "panel.json", {"count": 2, "items": [
-        {"apartment": 101, "forward_numbers": ["77469"]},
-        {"apartment": 5, "forward_numbers": ["sip:192.168.1.2", "laskomex:10"]},
-    ], "version": 1})
+    path = write(
+        tmp_path / "panel.json",
+        {
+            "count": 2,
+            "items": [
+                {"apartment": 101, "forward_numbers": ["77469"]},
+                {"apartment": 5, "forward_numbers": ["sip:192.168.1.2", "laskomex:10"]},
+            ],
+            "version": 1,
+        },
+    )
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
-        0, f"Imported 2 rules from {path} (legacy forward table): 1 created, 1 updated, 0 deleted.\n"
+        0,
+        f"Imported 2 rules from {path} (legacy forward table): 1 created, 1 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {**STORED, 5: (None, ["sip:192.168.1.2", "laskomex:10"]), 101: (7, ["77469"])}
 
 
 def test_import_replace(runner, rules, repo, tmp_path):
-    path = write(tmp_path / "panel.json", {"count": 1, "items": [{"apartment": 102, "forward_numbers": ["1"]}],
-                                           "version": 1})
+    path = write(
+        tmp_path / "panel.json", {"count": 1, "items": [{"apartment": 102, "forward_numbers": ["1"]}], "version": 1}
+    )
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table):"
-        " 1 created, 0 updated, 0 deleted.\n",
+        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table): 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {102: (None, ["1"])}
 
@@ -115,7 +135,8 @@ def test_import_from_stdin(runner, repo):
     document = {"version": 1, "items": [{"forward_number": 1, "forward_entity_list": ["2"]}]}
     result = runner.invoke(args=["import", "-"], input=json.dumps(document))
     assert (result.exit_code, result.stdout) == (
-        0, "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n"
+        0,
+        "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {1: (None, ["2"])}
 
@@ -128,36 +149,61 @@ GOOD = {"apartment": 1, "forward_numbers": ["1"]}
 NINE = [str(n) for n in range(9)]
 
 
-@pytest.mark.parametrize("document, message", [
-    ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-    ("[]", "the file is not a JSON object"),
-    ({"items": []}, "`version` must be 1"),
-    ({"version": 2, "items": []}, "`version` must be 1"),
-    ({"version": True, "items": []}, "`version` must be 1"),
-    ({"version": 1}, "`items` must be a list"),
-    ({"count": 3, "items": [GOOD], "version": 1}, "`count` is 3 but there are 1 items"),
-    (_legacy(GOOD, 5), "items[1] is not an object"),
-    (_legacy(GOOD, {"forward_numbers": ["1"]}), "items[1]: no value for `apartment`"),
-    (_legacy(GOOD, {"apartment": 2}), "items[1]: no value for `forward_numbers`"),
-    (_legacy(GOOD, {"apartment": "2", "forward_numbers": ["1"]}),
-     'items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not "2"'),
-    (_legacy(GOOD, {"apartment": 2.0, "forward_numbers": ["1"]}),
-     "items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not 2.0"),
-    (_legacy(GOOD, {"apartment": True, "forward_numbers": ["1"]}),
-     "items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not true"),
-    (_legacy(GOOD, {"apartment": 2, "forward_numbers": ["1", "sip:x"]}),
-     "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
-     'panel\'s patterns, not ["1", "sip:x"]'),
-    (_legacy(GOOD, {"apartment": 2, "forward_numbers": NINE}),
-     "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
-     'panel\'s patterns, not ["0", "1", "2", "3", "4", "5", "6", "7", "8"]'),
-    (_legacy(GOOD, {"apartment": 2, "forward_numbers": ["1"]}, GOOD), "items[2]: `apartment` 1 is also in items[0]"),
-    ({"version": 1, "items": [{"link_id": 0, "forward_number": 1, "forward_entity_list": ["1"]}]},
-     "items[0]: `link_id` must be an integer from 1 to 9223372036854775807, not 0"),
-    ({"version": 1, "items": [{"link_id": 4, "forward_number": 1, "forward_entity_list": ["1"]},
-                              {"link_id": 4, "forward_number": 2, "forward_entity_list": ["1"]}]},
-     "items[1]: `link_id` 4 is also in items[0]"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ("[]", "the file is not a JSON object"),
+        ({"items": []}, "`version` must be 1"),
+        ({"version": 2, "items": []}, "`version` must be 1"),
+        ({"version": True, "items": []}, "`version` must be 1"),
+        ({"version": 1}, "`items` must be a list"),
+        ({"count": 3, "items": [GOOD], "version": 1}, "`count` is 3 but there are 1 items"),
+        (_legacy(GOOD, 5), "items[1] is not an object"),
+        (_legacy(GOOD, {"forward_numbers": ["1"]}), "items[1]: no value for `apartment`"),
+        (_legacy(GOOD, {"apartment": 2}), "items[1]: no value for `forward_numbers`"),
+        (
+            _legacy(GOOD, {"apartment": "2", "forward_numbers": ["1"]}),
+            'items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not "2"',
+        ),
+        (
+            _legacy(GOOD, {"apartment": 2.0, "forward_numbers": ["1"]}),
+            "items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not 2.0",
+        ),
+        (
+            _legacy(GOOD, {"apartment": True, "forward_numbers": ["1"]}),
+            "items[1]: `apartment` must be an integer from 1 to 9223372036854775807, not true",
+        ),
+        (
+            _legacy(GOOD, {"apartment": 2, "forward_numbers": ["1", "sip:x"]}),
+            "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
+            'panel\'s patterns, not ["1", "sip:x"]',
+        ),
+        (
+            _legacy(GOOD, {"apartment": 2, "forward_numbers": NINE}),
+            "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
+            'panel\'s patterns, not ["0", "1", "2", "3", "4", "5", "6", "7", "8"]',
+        ),
+        (
+            _legacy(GOOD, {"apartment": 2, "forward_numbers": ["1"]}, GOOD),
+            "items[2]: `apartment` 1 is also in items[0]",
+        ),
+        (
+            {"version": 1, "items": [{"link_id": 0, "forward_number": 1, "forward_entity_list": ["1"]}]},
+            "items[0]: `link_id` must be an integer from 1 to 9223372036854775807, not 0",
+        ),
+        (
+            {
+                "version": 1,
+                "items": [
+                    {"link_id": 4, "forward_number": 1, "forward_entity_list": ["1"]},
+                    {"link_id": 4, "forward_number": 2, "forward_entity_list": ["1"]},
+                ],
+            },
+            "items[1]: `link_id` 4 is also in items[0]",
+        ),
+    ],
+)
 def test_a_bad_import_changes_nothing(runner, rules, repo, tmp_path, document, message):
     path = write(tmp_path / "bad.json", document)
     result = runner.invoke(args=["import", "--replace", path])
@@ -176,22 +222,24 @@ def test_a_missing_file_is_a_usage_error(runner, tmp_path):
 
 def test_list(runner, rules):
     result = runner.invoke(args=["list"])
-    assert (result.exit_code, result.stdout) == (0, (
-        "forward_number  link_id  forward_entity_list\n"
-        "           101        7  101, vizit:1\n"
-        "           102        -  laskomex:5\n"
-        "           223        8  sip:223@sip.bas-ip.com\n"
-        "3 rules.\n"
-    ))
+    assert (result.exit_code, result.stdout) == (
+        0,
+        (
+            "forward_number  link_id  forward_entity_list\n"
+            "           101        7  101, vizit:1\n"
+            "           102        -  laskomex:5\n"
+            "           223        8  sip:223@sip.bas-ip.com\n"
+            "3 rules.\n"
+        ),
+    )
 
 
 def test_list_limit(runner, rules):
     result = runner.invoke(args=["list", "--limit", "1"])
-    assert (result.exit_code, result.stdout) == (0, (
-        "forward_number  link_id  forward_entity_list\n"
-        "           101        7  101, vizit:1\n"
-        "1 of 3 rules.\n"
-    ))
+    assert (result.exit_code, result.stdout) == (
+        0,
+        ("forward_number  link_id  forward_entity_list\n           101        7  101, vizit:1\n1 of 3 rules.\n"),
+    )
     assert runner.invoke(args=["list", "--limit", "0"]).exit_code == 2
 
 

@@ -4,9 +4,9 @@ import gc
 import os
 import threading
 
-from forwarding.db import get_repo
-
 from helpers import stored_rules
+
+from forwarding.db import get_repo
 
 
 def test_a_thread_keeps_its_connection_between_requests(app):

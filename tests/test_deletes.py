@@ -5,7 +5,6 @@ import json
 from collections import namedtuple
 
 import pytest
-
 from helpers import answer, expected, stored_rules
 
 INT64_MAX = 2**63 - 1
@@ -113,7 +112,7 @@ def bad_bodies(field):
         ("", "Wrong JSON body"),
         ("not json", "Wrong JSON body"),
         ("[101]", "Wrong JSON body"),
-        ('{"%s": [101]' % field, "Wrong JSON body"),
+        (f'{{"{field}": [101]', "Wrong JSON body"),
         ({}, f"Wrong JSON body: no value for `{field}`"),
         ({"uid_item": [101], "link_id": [101]}, f"Wrong JSON body: no value for `{field}`"),
     ]
@@ -137,7 +136,9 @@ def test_a_bad_body_is_named_and_deletes_nothing(client, auth, repo, seeded, end
 def test_the_body_is_json_whatever_its_content_type(client, auth, repo, seeded, endpoint):
     ids = endpoint.ids_of(101)
     response = client.delete(
-        endpoint.path, data=json.dumps({endpoint.field: ids}), content_type="application/x-www-form-urlencoded",
+        endpoint.path,
+        data=json.dumps({endpoint.field: ids}),
+        content_type="application/x-www-form-urlencoded",
         headers=auth,
     )
     assert answer(response) == expected(200, results(endpoint, ids, ["deleted"]))
@@ -147,8 +148,10 @@ def test_the_body_is_json_whatever_its_content_type(client, auth, repo, seeded, 
 @BOTH
 def test_a_failure_part_way_deletes_nothing(client, auth, repo, seeded, endpoint):
     # The database refuses to delete rule 103: the deletes before it in the request must not stay.
-    repo.db.execute("CREATE TRIGGER keep_103 BEFORE DELETE ON rules WHEN old.forward_number = 103"
-                    " BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    repo.db.execute(
+        "CREATE TRIGGER keep_103 BEFORE DELETE ON rules WHEN old.forward_number = 103"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
     response = delete(client, auth, endpoint, {endpoint.field: endpoint.ids_of(101, 102, 103)})
     assert answer(response) == expected(500, {"error": "Internal server error"})
     assert stored_rules(repo) == seeded

@@ -7,11 +7,10 @@ import sqlite3
 import types
 
 import pytest
-
-from forwarding import config, repository
-from forwarding.repository import Repository
-
 from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+
+from forwarding import config
+from forwarding.repository import Repository
 
 
 @pytest.mark.parametrize(
@@ -56,8 +55,9 @@ def test_the_body_size_limit_comes_from_the_config(make_app, auth, repo):
 def test_the_body_size_limit_is_16_mib_by_default(client, auth):
     assert config.DEFAULTS["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
     body = {"list_items": []}
-    assert_error(client.post(LINK_ITEMS, data=padded(body, 16 * 1024 * 1024 + 1), headers=auth), 413,
-                 "Request body too large")
+    assert_error(
+        client.post(LINK_ITEMS, data=padded(body, 16 * 1024 * 1024 + 1), headers=auth), 413, "Request body too large"
+    )
     assert_json(client.post(LINK_ITEMS, data=padded(body, 16 * 1024 * 1024), headers=auth), 200, {"result": []})
 
 

@@ -11,12 +11,11 @@ from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
+from helpers import assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding import UnusableDatabase, cli, create_app
 from forwarding.db import get_repo
 from forwarding.repository import Repository
-
-from helpers import assert_error, assert_json, item, push, result, stored_rules
 
 
 def assert_internal_error(response):
@@ -97,18 +96,21 @@ def garbage(content):
 
 
 def a_damaged_page(content):
-    return content[:3 * 4096] + b"\xff" * 4096 + content[4 * 4096:]
+    return content[: 3 * 4096] + b"\xff" * 4096 + content[4 * 4096 :]
 
 
 def cut_in_half(content):
     return content[: len(content) // 2]
 
 
-@pytest.mark.parametrize("damage, problem", [
-    (garbage, "file is not a database"),
-    (a_damaged_page, "database disk image is malformed"),
-    (cut_in_half, "database disk image is malformed"),
-])
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (garbage, "file is not a database"),
+        (a_damaged_page, "database disk image is malformed"),
+        (cut_in_half, "database disk image is malformed"),
+    ],
+)
 def test_a_damaged_database_stops_the_start_and_stays_as_it_was(make_app, db_path, with_rules, damage, problem):
     content = damage(with_rules)
     with open(db_path, "wb") as file:

@@ -6,11 +6,10 @@ test_validation.py.)"""
 import json
 
 import pytest
-
-from forwarding.patterns import MAX_LENGTH
-
 from contract_errors import WRONG_JSON, no_value, wrong_type
 from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+
+from forwarding.patterns import MAX_LENGTH
 
 MILLION = 10**6
 
@@ -39,14 +38,17 @@ def test_nesting_deeper_than_the_parser_goes_inside_an_element(refused):
 def test_nesting_the_parser_can_read_is_checked_as_any_value(refused):
     deep = "[" * 500 + "]" * 500
     refused(wrong_type("list_items"), '{"list_items": ' + deep + "}")
-    refused(wrong_type("link_id"), '{"list_items": [{"link_id": %s}]}' % deep)
+    refused(wrong_type("link_id"), f'{{"list_items": [{{"link_id": {deep}}}]}}')
 
 
 def test_strings_of_a_million_characters(refused, client, auth):
     near_sip = "sip:a@" + "a." * (MILLION // 2) + "a"  # slow for the SIP pattern: refused on its length first
     refused(wrong_type("forward_entity_list"), body(item(1, 1, near_sip)))
-    refused(wrong_type("forward_entity_list"), json.dumps({"forward_entity_list": ["1" * MILLION]}),
-            path="/api/v1/forward/item/101")
+    refused(
+        wrong_type("forward_entity_list"),
+        json.dumps({"forward_entity_list": ["1" * MILLION]}),
+        path="/api/v1/forward/item/101",
+    )
     refused(wrong_type("link_id"), body(item("1" * MILLION, 1, "101")))
     # An unknown key is ignored, however long.
     response = client.post(LINK_ITEMS, data=json.dumps({"x" * MILLION: "y" * MILLION, "list_items": []}), headers=auth)
@@ -66,7 +68,9 @@ def test_an_entry_over_the_length_bound_is_the_lists_wrong_type(refused, entry):
 
 
 def test_a_million_characters_in_a_query_a_path_or_a_login(refused, client):
-    refused(wrong_type("limit"), None, method="GET", path="/api/v1/forward/items", query_string={"limit": "1" * MILLION})
+    refused(
+        wrong_type("limit"), None, method="GET", path="/api/v1/forward/items", query_string={"limit": "1" * MILLION}
+    )
     refused(wrong_type("forward-uid"), "{}", path="/api/v1/forward/item/" + "1" * MILLION)
     response = client.get("/api/v1/login", query_string={"username": "a" * MILLION, "password": "b" * MILLION})
     assert_error(response, 400, "Wrong login or password")
@@ -74,20 +78,23 @@ def test_a_million_characters_in_a_query_a_path_or_a_login(refused, client):
 
 @pytest.mark.parametrize("number", ["9" * MILLION, "1e5000", "-1e5000"])
 def test_huge_numbers_are_out_of_range(refused, number):
-    element = '{"link_id": 1, "forward_number": %s, "forward_entity_list": ["1"]}' % number
-    refused(wrong_type("forward_number"), '{"list_items": [%s]}' % element)
-    refused(wrong_type("uid_items"), '{"uid_items": [1, %s]}' % number, method="DELETE", path="/api/v1/forward/items")
+    element = f'{{"link_id": 1, "forward_number": {number}, "forward_entity_list": ["1"]}}'
+    refused(wrong_type("forward_number"), f'{{"list_items": [{element}]}}')
+    refused(wrong_type("uid_items"), f'{{"uid_items": [1, {number}]}}', method="DELETE", path="/api/v1/forward/items")
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"list_items": [], "x": -Infinity}',
-    b'{"list_items": [], "x": "\xc0\xaf"}',  # an overlong encoding of "/"
-    b'{"list_items": [], "x": "\xed\xa0\x80"}',  # a surrogate, encoded
-    b'{"list_items": [], "x": "\xe2\x82"}',  # cut short
-    b'\xef\xbb\xbf{"list_items": []}',  # a byte-order mark
-    '{"list_items": []}'.encode("utf-16"),
-    '{"list_items": []}'.encode("utf-32"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"list_items": [], "x": -Infinity}',
+        b'{"list_items": [], "x": "\xc0\xaf"}',  # an overlong encoding of "/"
+        b'{"list_items": [], "x": "\xed\xa0\x80"}',  # a surrogate, encoded
+        b'{"list_items": [], "x": "\xe2\x82"}',  # cut short
+        b'\xef\xbb\xbf{"list_items": []}',  # a byte-order mark
+        '{"list_items": []}'.encode("utf-16"),
+        '{"list_items": []}'.encode("utf-32"),
+    ],
+)
 def test_bodies_that_are_not_utf8_json(refused, raw):
     refused(WRONG_JSON, raw)
 
@@ -95,8 +102,10 @@ def test_bodies_that_are_not_utf8_json(refused, raw):
 def test_duplicate_keys_the_last_one_wins(client, auth, repo):
     # Decided here: as JSON.parse, Python, Go and Android's org.json read it. Refusing would cost
     # an object_pairs_hook call for every object of every bulk push, for a case no client makes.
-    text = '{"list_items": "no list", "list_items": [{"link_id": "x", "forward_number": 101,' \
-           ' "forward_entity_list": ["1"], "link_id": 5}]}'
+    text = (
+        '{"list_items": "no list", "list_items": [{"link_id": "x", "forward_number": 101,'
+        ' "forward_entity_list": ["1"], "link_id": 5}]}'
+    )
     assert_json(client.post(LINK_ITEMS, data=text, headers=auth), 200, result((5, "created")))
     assert stored_rules(repo) == {101: (5, ["1"])}
 

@@ -8,7 +8,6 @@ import json
 import urllib.parse
 
 import pytest
-
 from contract_errors import wrong_type
 from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result, stored_rules
 
@@ -87,13 +86,16 @@ def test_entries_the_patterns_let_through_are_kept_as_data(client, auth, repo):
     ]
 
 
-@pytest.mark.parametrize("path, parameter", [
-    ("/api/v1/forward/items", "limit"),
-    ("/api/v1/forward/items", "page_number"),
-    ("/api/v1/forward/items", "sort_field"),
-    ("/api/v1/forward/items", "sort_type"),
-    (LINK_ITEMS, "link_id"),
-])
+@pytest.mark.parametrize(
+    "path, parameter",
+    [
+        ("/api/v1/forward/items", "limit"),
+        ("/api/v1/forward/items", "page_number"),
+        ("/api/v1/forward/items", "sort_field"),
+        ("/api/v1/forward/items", "sort_type"),
+        (LINK_ITEMS, "link_id"),
+    ],
+)
 def test_query_parameters(client, auth, database, value, path, parameter):
     assert_error(client.get(path, query_string={parameter: value}, headers=auth), 400, wrong_type(parameter))
     assert database()

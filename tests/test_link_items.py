@@ -77,8 +77,9 @@ def test_later_elements_see_earlier_ones(client, auth, repo):
         item(2, 102, "102"),
         item(2, 103, "103"),  # link_id 2 moves from 102 to 103 within the request
     )
-    expected = result((1, "created"), (1, "updated"), (1, "deleted"), (1, "entity_not_found"), (2, "created"),
-                      (2, "created"))
+    expected = result(
+        (1, "created"), (1, "updated"), (1, "deleted"), (1, "entity_not_found"), (2, "created"), (2, "created")
+    )
     assert_json(response, 200, expected)
     assert stored_rules(repo) == {103: (2, ["103"])}
 

@@ -4,9 +4,9 @@ import json
 import math
 
 import pytest
+from helpers import answer, expected, listed, stored_rules
 
 from forwarding import repository
-from helpers import answer, expected, listed, stored_rules
 
 ITEMS = "/api/v1/forward/items"
 LINKED = "/api/v1/forward/items/link"
@@ -40,6 +40,7 @@ def linked_item(number):
 
 
 # -- both lists ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", [ITEMS, LINKED])
 def test_an_empty_list_has_one_empty_page(client, auth, path):
@@ -97,7 +98,7 @@ def test_pages_hold_every_rule_once_in_order(client, auth, repo, path, make_item
     pages = max(1, math.ceil(len(numbers) / limit))
     for page in range(1, pages + 2):  # and the empty page after the last
         query = {"limit": limit, "page_number": page, "sort_field": "forward_number", "sort_type": sort_type}
-        items = [make_item(number) for number in in_order[(page - 1) * limit:page * limit]]
+        items = [make_item(number) for number in in_order[(page - 1) * limit : page * limit]]
         body = listed(items, len(numbers), limit, page, asc=sort_type == "asc")
         assert answer(client.get(path, query_string=query, headers=auth)) == expected(200, body)
     assert stored_rules(repo) == before
@@ -156,6 +157,7 @@ def test_authentication_comes_before_the_parameters(client, path):
 
 # -- the link_id filter ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("sort_type", ["asc", "desc"])
 def test_the_link_id_filter_finds_its_rule(client, auth, repo, sort_type):
     seed(repo, NUMBERS, LINKED_NUMBERS)
@@ -194,6 +196,7 @@ def test_the_all_list_ignores_a_link_id_parameter(client, auth, repo):
 
 # -- what a page costs -----------------------------------------------------------------------
 
+
 def _plans(repo):
     statements = list(repository.LIST_COUNT.values()) + list(repository.LIST_PAGE.values())
     return [
@@ -211,7 +214,7 @@ def test_no_list_statement_reads_the_table_whole(app, repo):
 
 
 def test_the_link_list_pages_through_its_index(app, repo):
-    page_plans = _plans(repo)[len(repository.LIST_COUNT):]
+    page_plans = _plans(repo)[len(repository.LIST_COUNT) :]
     for (linked, _), plan in zip(repository.LIST_PAGE, page_plans):
         assert plan[-1] == "SCAN rules USING COVERING INDEX rules_by_number"
         if linked:

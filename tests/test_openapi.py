@@ -7,13 +7,12 @@ import tempfile
 import jsonschema_rs
 import pytest
 import schemathesis
+from helpers import MD5_123456
 from werkzeug.security import generate_password_hash
 
 from forwarding import create_app, openapi
 from forwarding.patterns import is_forward_entity
 from forwarding.repository import Repository
-
-from helpers import MD5_123456
 
 # -- schemathesis --------------------------------------------------------------------------------
 # It makes its tests when this module is collected, so the app is made here, on a database of
@@ -25,16 +24,24 @@ _repo = Repository.connect(APP.config["DATABASE"])
 _repo.set_account("admin", generate_password_hash(MD5_123456, method="pbkdf2:sha256:1"), is_default=True)
 _repo.close()
 
-_CONFIG = schemathesis.Config.from_dict({
-    # Schemathesis logs in as a client does and sends the token; it knows the login hands out
-    # credentials, so the login's 400 for a made-up account (the contract's answer) is no failure.
-    "auth": {"dynamic": {"openapi": {"bearer": {
-        "path": f"/api/v1/login?username=admin&password={MD5_123456}",
-        "method": "get",
-        "extract_selector": "/token",
-    }}}},
-    "generation": {"max-examples": 20},  # a few seconds in all; a longer run found nothing more
-})
+_CONFIG = schemathesis.Config.from_dict(
+    {
+        # Schemathesis logs in as a client does and sends the token; it knows the login hands out
+        # credentials, so the login's 400 for a made-up account (the contract's answer) is no failure.
+        "auth": {
+            "dynamic": {
+                "openapi": {
+                    "bearer": {
+                        "path": f"/api/v1/login?username=admin&password={MD5_123456}",
+                        "method": "get",
+                        "extract_selector": "/token",
+                    }
+                }
+            }
+        },
+        "generation": {"max-examples": 20},  # a few seconds in all; a longer run found nothing more
+    }
+)
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=_CONFIG)
 
 
@@ -90,9 +97,27 @@ def test_list_limit_is_the_apps(db_path):
 
 
 ENTRIES = [
-    "101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:name@192.168.1.2", "sip:192.168.1.2",
-    "sip:192.168.1.2:5060", "sip:@1.2.3.4", "١٠١", "101\n", "", "laskomex:", "vizit:x", "sip:", "sip:a@b",
-    "sip:256.1.1.1", "sip:1.2.3", "tel:101", " 101", "1" * 512, "1" * 513,
+    "101",
+    "laskomex:10",
+    "vizit:10",
+    "sip:100@sip.bas-ip.com",
+    "sip:name@192.168.1.2",
+    "sip:192.168.1.2",
+    "sip:192.168.1.2:5060",
+    "sip:@1.2.3.4",
+    "١٠١",
+    "101\n",
+    "",
+    "laskomex:",
+    "vizit:x",
+    "sip:",
+    "sip:a@b",
+    "sip:256.1.1.1",
+    "sip:1.2.3",
+    "tel:101",
+    " 101",
+    "1" * 512,
+    "1" * 513,
 ]
 
 
@@ -115,16 +140,20 @@ def test_security_and_public_operations(document):
     }
     assert document["security"] == [{"bearer": []}, {"basic": []}]
     public = {
-        (path, method) for path, operations in document["paths"].items()
-        for method, operation in operations.items() if operation.get("security") == []
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == []
     }
     assert public == {("/api/info", "get"), ("/api/v1/login", "get"), ("/api/v1/openapi.json", "get")}
 
 
 def test_error_answers_carry_the_contract_strings(document):
     responses = document["components"]["responses"]
-    assert {name: response["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
-            for name, response in responses.items()} == {
+    assert {
+        name: response["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
+        for name, response in responses.items()
+    } == {
         "LogIn": ["Log In"],
         "NotFound": ["Not found"],
         "MethodNotAllowed": ["Method not allowed"],

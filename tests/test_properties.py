@@ -15,15 +15,14 @@ import string
 import urllib.parse
 
 import pytest
+from contract_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
+from helpers import INT64_MAX, LINK_ITEMS, MD5_123456, stored_rules
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from forwarding import create_app, messages
 from forwarding.patterns import MAX_LENGTH
 from forwarding.repository import Repository
-
-from contract_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
-from helpers import INT64_MAX, LINK_ITEMS, MD5_123456, stored_rules
 
 FIELDS = ("list_items", "link_id", "forward_number", "forward_entity_list", "uid_items", "link_ids")
 PARAMETERS = ("limit", "page_number", "sort_field", "sort_type", "link_id")
@@ -83,18 +82,46 @@ def service(tmp_path_factory, template):
 ids = st.integers(1, 30) | st.just(INT64_MAX)
 out_of_range = st.sampled_from([0, -1, INT64_MAX + 1, 2**64, -(2**63), 10**40])
 entities = st.sampled_from(
-    ["101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:name@192.168.1.2", "sip:192.168.1.2",
-     "sip:192.168.1.2:5060", "1" * MAX_LENGTH]
+    [
+        "101",
+        "laskomex:10",
+        "vizit:10",
+        "sip:100@sip.bas-ip.com",
+        "sip:name@192.168.1.2",
+        "sip:192.168.1.2",
+        "sip:192.168.1.2:5060",
+        "1" * MAX_LENGTH,
+    ]
 )
 near_entities = st.sampled_from(
-    ["", " 101", "101\n", "\u0661\u0660\u0661", "1" * (MAX_LENGTH + 1), "vizit:", "laskomex:1a", "sip:",
-     "sip:1.2.3.4.5", "SIP:1.2.3.4", "sip:a@b", "sip:a@b.", "sip:@.", "tel:101"]
+    [
+        "",
+        " 101",
+        "101\n",
+        "\u0661\u0660\u0661",
+        "1" * (MAX_LENGTH + 1),
+        "vizit:",
+        "laskomex:1a",
+        "sip:",
+        "sip:1.2.3.4.5",
+        "SIP:1.2.3.4",
+        "sip:a@b",
+        "sip:a@b.",
+        "sip:@.",
+        "tel:101",
+    ]
 )
 # Any text, lone surrogates included (they reach the service as `\ud800` escapes).
 texts = st.text(st.characters(exclude_categories=()), max_size=12)
 scalars = (
-    st.none() | st.booleans() | st.integers() | out_of_range | st.floats(allow_nan=False, allow_infinity=False)
-    | texts | entities | near_entities
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | out_of_range
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts
+    | entities
+    | near_entities
 )
 keys = st.sampled_from(FIELDS) | texts
 json_values = st.recursive(
@@ -225,8 +252,28 @@ def test_bodies_that_are_not_json_objects(service, endpoint, raw):
 
 query_values = (
     st.from_regex("[0-9]{1,28}", fullmatch=True)
-    | st.sampled_from(["0", "1", "01", "1000", "1001", str(INT64_MAX), str(INT64_MAX + 1), "asc", "desc",
-                       "ASC", "forward_number", "link_id", "", " 1", "1.0", "-1", "+1", "\u0661"])
+    | st.sampled_from(
+        [
+            "0",
+            "1",
+            "01",
+            "1000",
+            "1001",
+            str(INT64_MAX),
+            str(INT64_MAX + 1),
+            "asc",
+            "desc",
+            "ASC",
+            "forward_number",
+            "link_id",
+            "",
+            " 1",
+            "1.0",
+            "-1",
+            "+1",
+            "\u0661",
+        ]
+    )
     | st.text(max_size=10)
 )
 query_pairs = st.lists(st.tuples(st.sampled_from(PARAMETERS) | st.text(max_size=6), query_values), max_size=6)
@@ -279,8 +326,10 @@ paths = st.one_of(
     st.tuples(st.sampled_from(KNOWN_PATHS), st.sampled_from(["/", "//", "/..", "/101", "?", "%00"]) | texts).map(
         "".join
     ),
-    st.lists(st.sampled_from(["api", "v1", "forward", "items", "item", "link", "login", "info", "101", ""]) | texts,
-             max_size=5).map(lambda segments: "/" + "/".join(segments)),
+    st.lists(
+        st.sampled_from(["api", "v1", "forward", "items", "item", "link", "login", "info", "101", ""]) | texts,
+        max_size=5,
+    ).map(lambda segments: "/" + "/".join(segments)),
 )
 # Not HEAD: its answers have no body to check.
 methods = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])

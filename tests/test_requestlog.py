@@ -3,11 +3,10 @@ import logging
 import re
 
 import pytest
+from helpers import MD5_123456, basic
 
 from forwarding import create_app, requestlog
 from forwarding.repository import Repository
-
-from helpers import MD5_123456, basic
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -39,11 +38,14 @@ def test_an_id_is_made_when_none_is_sent(client, request_lines):
     assert [record.request["request_id"] for record in request_lines()] == [first, second]
 
 
-@pytest.mark.parametrize("sent, kept", [
-    ("a" * 70, "a" * 64),
-    ("abc/def ghi;{x}", "abcdefghix"),
-    ("ünïcode-1", "ncode-1"),
-])
+@pytest.mark.parametrize(
+    "sent, kept",
+    [
+        ("a" * 70, "a" * 64),
+        ("abc/def ghi;{x}", "abcdefghix"),
+        ("ünïcode-1", "ncode-1"),
+    ],
+)
 def test_the_id_sent_is_cleaned(client, request_lines, sent, kept):
     assert client.get("/api/info", headers={"X-Request-ID": sent}).headers["X-Request-ID"] == kept
     assert request_lines()[0].request["request_id"] == kept
@@ -59,7 +61,9 @@ def test_no_secrets_in_the_log(client, caplog, request_lines):
     client.get("/api/v1/forward/items", headers={"Authorization": f"Bearer {token}"})
     client.get("/api/v1/forward/items", headers=basic("admin", "123456"))
     assert [(r.request["path"], r.request["status"]) for r in request_lines()] == [
-        ("/api/v1/login", 200), ("/api/v1/forward/items", 200), ("/api/v1/forward/items", 200),
+        ("/api/v1/login", 200),
+        ("/api/v1/forward/items", 200),
+        ("/api/v1/forward/items", 200),
     ]
     secrets = [MD5_123456, token, "123456", basic("admin", "123456")["Authorization"].split()[1]]
     assert not [secret for secret in secrets if secret in caplog.text]
@@ -99,9 +103,14 @@ def test_too_large_is_logged(db_path, request_lines):
 
 
 def test_json_lines(client, request_lines):
-    client.delete("/api/v1/forward/items", json={"uid_items": [5]}, headers={
-        **basic("admin", "123456"), "X-Request-ID": "j1",
-    })
+    client.delete(
+        "/api/v1/forward/items",
+        json={"uid_items": [5]},
+        headers={
+            **basic("admin", "123456"),
+            "X-Request-ID": "j1",
+        },
+    )
     [record] = request_lines()
     line = json.loads(requestlog.JsonFormatter().format(record))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line.pop("time"))

@@ -5,7 +5,6 @@ empty, delete by apartment number. With a login token, and with HTTP Basic on ev
 import random
 
 import pytest
-
 from helpers import answer, expected, listed, stored_rules
 
 # A building of 25 floors with 10 apartments each: numbers 101 .. 2510, floor then apartment.
@@ -35,8 +34,9 @@ def test_an_integration_creates_pages_and_deletes(client, headers, repo):
         assert stored_rules(repo) == rules, number
 
     # A resident changes where calls go: the rule is replaced, nothing else moves.
-    response = client.post("/api/v1/forward/item/305", json={"forward_entity_list": entries_of(305, "vizit")},
-                           headers=headers)
+    response = client.post(
+        "/api/v1/forward/item/305", json={"forward_entity_list": entries_of(305, "vizit")}, headers=headers
+    )
     assert answer(response) == expected(200, {})
     rules[305] = (None, entries_of(305, "vizit"))
     assert stored_rules(repo) == rules
@@ -50,7 +50,7 @@ def test_an_integration_creates_pages_and_deletes(client, headers, repo):
         )
         items = [
             {"forward_number": number, "forward_entity_list": rules[number][1]}
-            for number in sorted(rules)[(page - 1) * LIMIT:page * LIMIT]
+            for number in sorted(rules)[(page - 1) * LIMIT : page * LIMIT]
         ]
         assert answer(response) == expected(200, listed(items, len(APARTMENTS), LIMIT, page)), page
         assert stored_rules(repo) == rules

@@ -4,7 +4,6 @@ rules, and which error wins. A request answered 400 changes nothing."""
 import json
 
 import pytest
-
 from helpers import INT64_MAX, LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 WRONG_JSON = "Wrong JSON body"
@@ -97,35 +96,50 @@ def test_an_empty_list_changes_nothing(client, auth):
 # -- list_items --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ['{}', '{"LIST_ITEMS": []}', '{"list_item": []}', '{"uid_items": [1]}'])
+@pytest.mark.parametrize("body", ["{}", '{"LIST_ITEMS": []}', '{"list_item": []}', '{"uid_items": [1]}'])
 def test_list_items_missing(client, auth, body):
     assert_error(post_text(client, auth, body), 400, no_value("list_items"))
 
 
-@pytest.mark.parametrize(
-    "value", ["null", "{}", '"[]"', "5", "true", "[5]", '["x"]', "[null]", "[[]]", "[true]"]
-)
+@pytest.mark.parametrize("value", ["null", "{}", '"[]"', "5", "true", "[5]", '["x"]', "[null]", "[[]]", "[true]"])
 def test_list_items_of_the_wrong_type(client, auth, value):
     # An element that is not an object is a wrong-type error of the list itself.
-    assert_error(post_text(client, auth, '{"list_items": %s}' % value), 400, wrong_type("list_items"))
+    assert_error(post_text(client, auth, f'{{"list_items": {value}}}'), 400, wrong_type("list_items"))
 
 
 # -- link_id and forward_number ---------------------------------------------------------------
 
 WRONG_INTEGERS = [
-    '"101"', '""', '"1e2"', "101.0", "1.5", "1e2", "1E2", "-0.0", "true", "false", "null",
-    "0", "-0", "-1", str(-INT64_MAX - 1), str(INT64_MAX + 1), str(2**64), "1" + "0" * 30, "[101]", '{"v": 101}',
+    '"101"',
+    '""',
+    '"1e2"',
+    "101.0",
+    "1.5",
+    "1e2",
+    "1E2",
+    "-0.0",
+    "true",
+    "false",
+    "null",
+    "0",
+    "-0",
+    "-1",
+    str(-INT64_MAX - 1),
+    str(INT64_MAX + 1),
+    str(2**64),
+    "1" + "0" * 30,
+    "[101]",
+    '{"v": 101}',
     # More digits than Python converts by default: still JSON, and out of range.
-    pytest.param("9" * 5000, id="5000 digits"), pytest.param("-" + "9" * 5000, id="-5000 digits"),
+    pytest.param("9" * 5000, id="5000 digits"),
+    pytest.param("-" + "9" * 5000, id="-5000 digits"),
 ]
 
 
 def element_text(link_id="1", forward_number="101", forward_entity_list='["101"]'):
     """The JSON text of a body with one element whose field values are given as JSON text."""
-    return (
-        '{"list_items": [{"link_id": %s, "forward_number": %s, "forward_entity_list": %s}]}'
-        % (link_id, forward_number, forward_entity_list)
-    )
+    element = f'"link_id": {link_id}, "forward_number": {forward_number}, "forward_entity_list": {forward_entity_list}'
+    return f'{{"list_items": [{{{element}}}]}}'
 
 
 @pytest.mark.parametrize("field", ["link_id", "forward_number"])
@@ -146,8 +160,22 @@ def test_integer_fields_take_1_to_int64_max(client, auth, repo, value):
 
 @pytest.mark.parametrize(
     "value",
-    ['"101"', '""', "null", "101", "true", "{}", '{"0": "101"}', "[101]", '["101", 101]', "[null]",
-     '[["101"]]', "[true]", '[{"n": "101"}]', json.dumps([str(n) for n in range(1, 10)])],
+    [
+        '"101"',
+        '""',
+        "null",
+        "101",
+        "true",
+        "{}",
+        '{"0": "101"}',
+        "[101]",
+        '["101", 101]',
+        "[null]",
+        '[["101"]]',
+        "[true]",
+        '[{"n": "101"}]',
+        json.dumps([str(n) for n in range(1, 10)]),
+    ],
 )
 def test_forward_entity_list_of_the_wrong_type(client, auth, repo, value):
     response = post_text(client, auth, element_text(forward_entity_list=value))

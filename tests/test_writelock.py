@@ -8,11 +8,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+from helpers import assert_error, assert_json, stored_rules
 
 from forwarding.repository import WRITE_LOCK_SUFFIX, Repository
 from forwarding.writelock import WriteLock
-
-from helpers import assert_error, assert_json, stored_rules
 
 BODY = {"forward_entity_list": ["101"]}
 
@@ -68,12 +67,12 @@ time.sleep(60)
 
 def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_path):
     client = make_app(BUSY_TIMEOUT_MS=100).test_client()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_UNTIL_KILLED, db_path], stdout=subprocess.PIPE, text=True
-    )
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_KILLED, db_path], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "held\n"
-        assert client.post("/api/v1/forward/item/7", json=BODY, headers=auth).status_code == 500  # another process holds it
+        assert (
+            client.post("/api/v1/forward/item/7", json=BODY, headers=auth).status_code == 500
+        )  # another process holds it
     finally:
         holder.kill()
         holder.wait()

@@ -7,7 +7,6 @@ which makes a missing program an error.
 import os
 
 import pytest
-
 from deployment import Deployment, Missing, find_programs
 
 

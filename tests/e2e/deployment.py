@@ -18,8 +18,9 @@ import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from forwarding.repository import Repository
 from helpers import MD5_123456, stored_rules
+
+from forwarding.repository import Repository
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30  # seconds: a busy machine loads the app slowly
@@ -119,7 +120,11 @@ class Uwsgi:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path)],
-                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.wait_ready()
 
@@ -146,9 +151,11 @@ class Uwsgi:
     def requests_by_worker(self, total=None):
         """`{pid: requests served}`; with `total`, once they add up to it (a worker counts a
         request just after answering it)."""
+
         def counts():
             served = {worker["pid"]: worker["requests"] for worker in self.stats()["workers"]}
             return served if total is None or sum(served.values()) == total else None
+
         return counts() if total is None else wait_until(counts, 10, f"uWSGI did not count {total} requests")
 
     def busy_worker(self):
@@ -214,13 +221,21 @@ http {{
         return match.group(1) if match else "/etc/nginx/nginx.conf"
 
     def start(self):
-        command = [self.program, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf"),
-                   "-e", str(self.directory / "nginx.error.log")]
+        command = [
+            self.program,
+            "-p",
+            str(self.directory),
+            "-c",
+            str(self.directory / "nginx.conf"),
+            "-e",
+            str(self.directory / "nginx.error.log"),
+        ]
         checked = subprocess.run(command + ["-t"], capture_output=True, text=True)
         if checked.returncode:
             raise RuntimeError(f"nginx rejected the configuration:\n{checked.stderr}")
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_until(self._listening, START_TIMEOUT, "nginx did not listen")
 
     def _listening(self):
@@ -259,9 +274,15 @@ class Deployment:
         directory.mkdir()
         self.database = directory / "forwarding.db"
         address = f"127.0.0.1:{free_port()}"
-        self.uwsgi = Uwsgi(uwsgi, directory, {
-            "FORWARDING_UWSGI_SOCKET": address, "FORWARDING_DATABASE": str(self.database), **(settings or {}),
-        })
+        self.uwsgi = Uwsgi(
+            uwsgi,
+            directory,
+            {
+                "FORWARDING_UWSGI_SOCKET": address,
+                "FORWARDING_DATABASE": str(self.database),
+                **(settings or {}),
+            },
+        )
         self.nginx = Nginx(nginx, directory, address)
 
     def start(self):
@@ -297,8 +318,9 @@ def sip_entities(number):
 
 def link_items(numbers, entities):
     """A bulk push's `list_items`: each rule with its number as its link_id."""
-    return [{"link_id": number, "forward_number": number, "forward_entity_list": entities(number)}
-            for number in numbers]
+    return [
+        {"link_id": number, "forward_number": number, "forward_entity_list": entities(number)} for number in numbers
+    ]
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 import http.client
 
 import pytest
-
 from deployment import NGINX_TOO_LARGE, PUSH, Uwsgi, bearer, free_port, link_items, request, sip_entities
 
 pytestmark = pytest.mark.e2e
@@ -42,8 +41,9 @@ def test_nginx_and_the_service_agree_on_the_body_limit(deployment):
 def test_the_services_own_413_passes_nginx_unchanged(start_deployment):
     deployment = start_deployment(FORWARDING_MAX_CONTENT_LENGTH=str(1024 * 1024))
 
-    response = deployment.request("POST", PUSH, padded('{"list_items": []}', 1024 * 1024 + 1),
-                                  bearer(deployment.log_in()))
+    response = deployment.request(
+        "POST", PUSH, padded('{"list_items": []}', 1024 * 1024 + 1), bearer(deployment.log_in())
+    )
 
     assert (response.status, response.body) == (413, b'{"error":"Request body too large"}\n')
     assert response.headers["Content-Type"] == "application/json"
@@ -67,9 +67,14 @@ def test_a_large_unauthenticated_post_is_answered_and_the_connection_kept(deploy
 def test_the_plain_http_socket_reads_unread_bodies_too(programs, tmp_path):
     """The quick start's and the benchmarks' shape: uWSGI alone, speaking HTTP."""
     port = free_port()
-    uwsgi = Uwsgi(programs[1], tmp_path, {
-        "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}", "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
-    })
+    uwsgi = Uwsgi(
+        programs[1],
+        tmp_path,
+        {
+            "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}",
+            "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
+        },
+    )
     uwsgi.start()
     try:
         for _ in range(3):

@@ -4,7 +4,6 @@ import json
 import multiprocessing
 
 import pytest
-
 from deployment import PUSH, bearer, link_items, request
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +34,7 @@ def push_rules(client, port, token, count):
     """`count` bulk pushes: the shared numbers, then a number of this client's own; the answers."""
     answers = []
     for n in range(count):
-        items = link_items([*SHARED, own_number(client, n)], lambda number: [value(client, n)])
+        items = link_items([*SHARED, own_number(client, n)], lambda number, n=n: [value(client, n)])
         response = request(port, "POST", PUSH, {"list_items": items}, bearer(token))
         answers.append((response.status, response.body.decode()))
     return answers
@@ -82,6 +81,7 @@ def test_concurrent_bulk_pushes_all_succeed_and_agree_with_the_database(deployme
         assert link_id == number and len(entities) == 1 and entities[0] in written
     assert rules == {
         own_number(client, n): (own_number(client, n), [value(client, n)])
-        for client in range(1, CLIENTS + 1) for n in range(requests)
+        for client in range(1, CLIENTS + 1)
+        for n in range(requests)
     }
     assert "database is locked" not in deployment.logs()

@@ -4,7 +4,6 @@ import os
 import signal
 
 import pytest
-
 from deployment import NGINX_INTERNAL_ERROR, PUSH, Background, bearer, link_items, sip_entities, wait_until, write_lock
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,6 @@ import os
 import signal
 
 import pytest
-
 from deployment import LOGIN, NGINX_INTERNAL_ERROR, Background, bearer, wait_until, write_lock
 from helpers import MD5_123456, basic
 

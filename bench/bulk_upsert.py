@@ -34,7 +34,7 @@ import tempfile
 import time
 
 from forwarding import create_app
-from forwarding.patterns import is_forward_entity
+from forwarding.limits import is_forward_entity
 from forwarding.repository import Repository
 
 from .wsgi_calls import bearer, call, environ_for

@@ -12,7 +12,7 @@ service's own check, which refuses entries over patterns.MAX_LENGTH before the r
 
 import time
 
-from forwarding.patterns import ANY_PATTERN, MAX_LENGTH, is_forward_entity
+from forwarding.limits import ANY_PATTERN, MAX_LENGTH, is_forward_entity
 
 LENGTHS = (1_000, 10_000, 100_000, 1_000_000)
 

@@ -22,7 +22,7 @@ def create_app(test_config=None):
     app = Flask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
-    app.json.sort_keys = False  # the contract fixes the order of every key
+    app.json.sort_keys = False  # docs/api.md fixes the order of every key
     app.logger.setLevel(logging.INFO)
     requestlog.init_app(app)  # first: its before_request must run before any other
 

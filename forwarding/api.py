@@ -1,7 +1,6 @@
 """The panel's HTTP API: one blueprint that authenticates, parses JSON and answers."""
 
 import json
-import math
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
@@ -10,6 +9,7 @@ from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
 from .db import get_repo
 from .errors import ApiError
+from .repository import Outcome
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -60,7 +60,7 @@ def validated(schema, data):
 def _results(key, ids, outcomes):
     return {
         "result": [
-            {key: id_, "success": outcome != messages.ENTITY_NOT_FOUND, "extended_info": outcome}
+            {key: id_, "success": outcome is not Outcome.NOT_FOUND, "extended_info": messages.EXTENDED_INFO[outcome]}
             for id_, outcome in zip(ids, outcomes)
         ]
     }
@@ -70,19 +70,7 @@ def _listed(query, **which):
     total, page = get_repo().list_rules(
         query["limit"], query["page_number"], descending=query["sort_type"] == "desc", **which
     )
-    option = {
-        "pagination": {
-            "total_items": total,
-            "items_limit": query["limit"],
-            "total_pages": max(1, math.ceil(total / query["limit"])),
-            "current_page": query["page_number"],
-        },
-        "sort": {
-            "field": query["sort_field"],
-            "asc": query["sort_type"] == "asc",
-            "available_fields": ["forward_number"],
-        },
-    }
+    option = schemas.list_option(total, query)
     # The page is JSON already (SQLite made it); the rest is encoded as Flask would, compact.
     body = f'{{"list_items":{page},"list_option":{json.dumps(option, separators=(",", ":"))}}}\n'
     return current_app.response_class(body, mimetype="application/json")
@@ -117,7 +105,7 @@ def login():
 
 @bp.post("/api/v1/forward/items/link")
 @auth.login_required
-def put_link_items():
+def push_link_items():
     items = validated(schemas.link_items, read_json())["list_items"]
     outcomes = get_repo().apply_link_items(items)
     return _results("link_id", [link_id for link_id, _, _ in items], outcomes)
@@ -125,7 +113,7 @@ def put_link_items():
 
 @bp.post("/api/v1/forward/item/<forward_uid>")
 @auth.login_required
-def put_item(forward_uid):
+def set_item(forward_uid):
     number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
     entities = validated(schemas.forward_item, read_json())["forward_entity_list"]
     get_repo().put_rule(number, entities)

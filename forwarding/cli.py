@@ -10,8 +10,9 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import UnusableDatabase, config, create_app, credentials, messages, transfer
+from . import UnusableDatabase, config, create_app, credentials, rulefile
 from .db import get_repo
+from .repository import Outcome
 
 # An import this large shows a progress bar of its writing, on a terminal (it takes a moment:
 # 100,000 rules are about a second, after as long again for the checks).
@@ -49,7 +50,7 @@ def export(output):
     `link_id` for a rule that has none. `forwarding import` reads it back.
     """
     with click.open_file(output or "-", "w", atomic=bool(output)) as out:
-        count = transfer.write(get_repo().each_rule(), out)
+        count = rulefile.write(get_repo().each_rule(), out)
     if output:
         click.echo(f"Exported {_rules(count)} to {output}.")
 
@@ -71,7 +72,7 @@ def import_(file, replace):
     source = "stdin" if file == "-" else file
     try:
         with click.open_file(file, "rb") as data:
-            kind, rules = transfer.read(json.load(data), current_app.config["MAX_ENTITIES"])
+            kind, rules = rulefile.read(json.load(data), current_app.config["MAX_ENTITIES"])
     except (ValueError, RecursionError) as error:  # BadFile, or not JSON
         raise click.ClickException(f"{source}: {error}") from None
     repo = get_repo()
@@ -83,8 +84,8 @@ def import_(file, replace):
     counts = Counter(outcomes)
     click.echo(
         (f"Removed {_rules(removed)}, then imported" if replace else "Imported")
-        + f" {_rules(len(rules))} from {source} ({kind}): {counts[messages.CREATED]} created,"
-        + f" {counts[messages.UPDATED]} updated, {counts[messages.DELETED]} deleted."
+        + f" {_rules(len(rules))} from {source} ({kind}): {counts[Outcome.CREATED]} created,"
+        + f" {counts[Outcome.UPDATED]} updated, {counts[Outcome.DELETED]} deleted."
     )
 
 
@@ -121,10 +122,9 @@ def revoke_tokens():
 @click.command("config")
 @with_appcontext
 def show_config():
-    """Show the settings in force, as FORWARDING_* variables; secrets are masked."""
+    """Show the settings in force, as FORWARDING_* variables."""
     for name in config.DEFAULTS:
-        value = "********" if config.is_secret(name) else current_app.config[name]
-        click.echo(f"FORWARDING_{name}={value}")
+        click.echo(f"FORWARDING_{name}={current_app.config[name]}")
 
 
 def _rules(count):

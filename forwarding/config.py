@@ -2,13 +2,15 @@
 
 import os
 
+from .limits import MAX_ENTITIES
+
 DEFAULTS = {
     # The SQLite file; relative paths are taken from the working directory.
     "DATABASE": os.path.join("instance", "forwarding.db"),
     # Seconds a login token stays valid (the panel's 2 hours).
     "TOKEN_LIFETIME": 7200,
     # Most entries in one forward_entity_list (the panel's limit).
-    "MAX_ENTITIES": 8,
+    "MAX_ENTITIES": MAX_ENTITIES,
     # Largest request body accepted, in bytes (Flask's own setting, 16 MiB).
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # Milliseconds a writer waits for another worker's transaction before giving up.
@@ -44,12 +46,3 @@ def from_environment(environ=os.environ, prefix="FORWARDING_"):
         else:
             overrides[name] = raw
     return overrides
-
-
-# A setting whose name ends in one of these words holds a secret, which `forwarding config` masks
-# (none does yet; TOKEN_LIFETIME ends in LIFETIME).
-SECRET_WORDS = ("PASSWORD", "PASSPHRASE", "SECRET", "KEY", "TOKEN", "CREDENTIALS")
-
-
-def is_secret(name):
-    return name.rsplit("_", 1)[-1] in SECRET_WORDS

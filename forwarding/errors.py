@@ -16,7 +16,7 @@ _HTTP_MESSAGES = {
 
 
 class ApiError(Exception):
-    """A request the contract answers with an error; raise it anywhere in a view."""
+    """A request the API answers with an error (docs/api.md); raise it anywhere in a view."""
 
     def __init__(self, message, status=400):
         super().__init__(message)

@@ -1,7 +1,9 @@
-"""The panel's strings, character for character (api-contract.md, sections 1, 4 and 5).
+"""The panel's strings, character for character (docs/api.md).
 
 Every string a client can see lives here and nowhere else.
 """
+
+from .repository import Outcome
 
 WRONG_JSON = "Wrong JSON body"
 
@@ -23,10 +25,13 @@ METHOD_NOT_ALLOWED = "Method not allowed"
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal server error"
 
-CREATED = "created"
-UPDATED = "updated"
-DELETED = "deleted"
-ENTITY_NOT_FOUND = "entity_not_found"
+# `extended_info` of the bulk writes, for each Outcome of the repository.
+EXTENDED_INFO = {
+    Outcome.CREATED: "created",
+    Outcome.UPDATED: "updated",
+    Outcome.DELETED: "deleted",
+    Outcome.NOT_FOUND: "entity_not_found",
+}
 
 ACCOUNT_TYPE = "admin"
 API_VERSION = "2.9.0"

@@ -6,8 +6,8 @@ the small schemas below. A field→property function states what the custom fiel
 code: the integer ranges, the vendor's patterns and the list limit of this app.
 
 OpenAPI 3.0, not 3.1: its schemas are JSON Schema draft 4/5, where an integer is a JSON number
-without a fraction, as in the contract (`101.0` is refused). From draft 6 on, `101.0` is an
-integer, and the document could not state the contract's strict types.
+without a fraction, as in docs/api.md (`101.0` is refused). From draft 6 on, `101.0` is an
+integer, and the document could not state those strict types.
 """
 
 from apispec import APISpec
@@ -15,15 +15,15 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from . import messages, schemas
-from .patterns import MAX_LENGTH, PATTERNS
-from .repository import INT64_MAX
+from .limits import INT64_MAX, MAX_ENTRY_LENGTH, PATTERNS
+from .repository import Outcome
 
 _EXTENSION = "forwarding.openapi"
 
 # -- the answers ---------------------------------------------------------------------------------
 # marshmallow's default `unknown = RAISE` becomes `additionalProperties: false`: every key is listed.
 
-_SORT_FIELDS = validate.OneOf(["forward_number"])
+_SORT_FIELDS = validate.OneOf(schemas.SORT_FIELDS)
 
 
 class Token(Schema):
@@ -87,8 +87,9 @@ class LinkedPage(Page):
     list_items = fields.List(fields.Nested(LinkedRule), required=True)
 
 
-_PUSH_OUTCOMES = [messages.CREATED, messages.UPDATED, messages.DELETED, messages.ENTITY_NOT_FOUND]
-_DELETE_OUTCOMES = [messages.DELETED, messages.ENTITY_NOT_FOUND]
+_INFO = messages.EXTENDED_INFO
+_PUSH_OUTCOMES = list(_INFO.values())
+_DELETE_OUTCOMES = [_INFO[Outcome.DELETED], _INFO[Outcome.NOT_FOUND]]
 _SUCCESS = {"description": "False exactly when `extended_info` is `entity_not_found`."}
 
 
@@ -148,7 +149,7 @@ def _custom_field_property(max_entities):
             return {"minimum": 1, "maximum": field.maximum}
         if isinstance(field, schemas.EntityList):
             patterns = [{"pattern": _entity_pattern(p)} for p in PATTERNS]
-            entity = {"type": "string", "maxLength": MAX_LENGTH, "oneOf": patterns}
+            entity = {"type": "string", "maxLength": MAX_ENTRY_LENGTH, "oneOf": patterns}
             return {"maxItems": max_entities, "items": entity}
         return {}
 
@@ -264,14 +265,11 @@ def _write(summary, description, body, example, ok, path=None, more=None):
 
 
 _RULE = {"forward_number": 101, "forward_entity_list": ["sip:100@sip.bas-ip.com", "vizit:123"]}
-_LIST_OPTION = {
-    "pagination": {"total_items": 18, "items_limit": 10, "total_pages": 2, "current_page": 1},
-    "sort": {"field": "forward_number", "asc": True, "available_fields": ["forward_number"]},
-}
+_LIST_OPTION = schemas.list_option(18, schemas.list_query.load({}))
 
 
 def _operations():
-    """(path, method, operation) of every endpoint, in the contract's order."""
+    """(path, method, operation) of every endpoint, in the order of docs/api.md."""
     return [
         (
             "/api/info",
@@ -336,7 +334,7 @@ def _operations():
                     PushResults,
                     {
                         "result": {
-                            "result": [{"link_id": 101, "success": True, "extended_info": messages.CREATED}],
+                            "result": [{"link_id": 101, "success": True, "extended_info": _INFO[Outcome.CREATED]}],
                         }
                     },
                 ),
@@ -400,8 +398,8 @@ def _operations():
                     {
                         "result": {
                             "result": [
-                                {"uid": 101, "success": True, "extended_info": messages.DELETED},
-                                {"uid": 102, "success": False, "extended_info": messages.ENTITY_NOT_FOUND},
+                                {"uid": 101, "success": True, "extended_info": _INFO[Outcome.DELETED]},
+                                {"uid": 102, "success": False, "extended_info": _INFO[Outcome.NOT_FOUND]},
                             ]
                         }
                     },
@@ -422,7 +420,7 @@ def _operations():
                     {
                         "result": {
                             "result": [
-                                {"link_id": 101, "success": True, "extended_info": messages.DELETED},
+                                {"link_id": 101, "success": True, "extended_info": _INFO[Outcome.DELETED]},
                             ]
                         }
                     },

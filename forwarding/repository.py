@@ -6,16 +6,15 @@ on disk when it is answered (WAL with `synchronous=FULL`), or none of them are; 
 their turns through a lock file beside the database (writelock.py).
 """
 
+import enum
 import json
 import sqlite3
 import time
 import weakref
 from contextlib import contextmanager, suppress
 
-from . import messages
+from .limits import INT64_MAX
 from .writelock import WriteLock
-
-INT64_MAX = 2**63 - 1
 
 SCHEMA_VERSION = 1
 
@@ -90,6 +89,15 @@ LIST_PAGE = {
         ORDER BY forward_number DESC LIMIT :limit""",
 }
 LIST_ONE = f"SELECT {_ITEM[True]} FROM rules WHERE link_id = ?"
+
+
+class Outcome(enum.Enum):
+    """What a write did to one rule it was asked about."""
+
+    CREATED = enum.auto()
+    UPDATED = enum.auto()
+    DELETED = enum.auto()
+    NOT_FOUND = enum.auto()
 
 
 class Account:
@@ -194,7 +202,7 @@ class Repository:
     # -- rules -------------------------------------------------------------------------------
 
     def apply_link_items(self, items):
-        """Apply `(link_id, forward_number, entities)` items in order; one outcome string each.
+        """Apply `(link_id, forward_number, entities)` items in order; one Outcome each.
 
         A non-empty list creates or replaces the rule and gives it the link_id, removing any
         other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
@@ -215,12 +223,12 @@ class Repository:
                     " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
                     (number, link_id, json.dumps(entities)),
                 )
-                outcomes.append(messages.UPDATED if existed else messages.CREATED)
+                outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
             elif existed:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                outcomes.append(messages.DELETED)
+                outcomes.append(Outcome.DELETED)
             else:
-                outcomes.append(messages.ENTITY_NOT_FOUND)
+                outcomes.append(Outcome.NOT_FOUND)
         return outcomes
 
     def put_rule(self, number, entities):
@@ -244,10 +252,7 @@ class Repository:
     def _delete_each(self, statement, keys):
         # One at a time, in order: a key repeated in one request finds nothing the second time.
         with self._transaction() as db:
-            return [
-                messages.DELETED if db.execute(statement, (key,)).rowcount else messages.ENTITY_NOT_FOUND
-                for key in keys
-            ]
+            return [Outcome.DELETED if db.execute(statement, (key,)).rowcount else Outcome.NOT_FOUND for key in keys]
 
     def list_rules(self, limit, page_number, descending=False, linked=False, link_id=None):
         """`(total, page)`: how many rules there are, and one page of them as a JSON array of the
@@ -349,8 +354,8 @@ class Repository:
 
         A rule with a link_id takes it from any other rule, which is removed (the push of
         5.1); one without keeps the link_id it has (5.2); an empty list removes the rule.
-        `replace` removes every rule first. Returns how many that removed and one outcome
-        string per rule.
+        `replace` removes every rule first. Returns how many that removed and one Outcome
+        per rule.
         """
         with self._transaction() as db:
             removed = db.execute("DELETE FROM rules").rowcount if replace else 0

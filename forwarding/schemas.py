@@ -5,22 +5,23 @@ The fields check types strictly (an integer is a JSON integer: not `"101"`, `101
 in the order the request is read, into the panel's message.
 """
 
+import math
 import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
 from . import messages
-from .config import DEFAULTS
-from .patterns import is_forward_entity
-from .repository import INT64_MAX
+from .limits import INT64_MAX, MAX_ENTITIES, is_forward_entity, is_int64
 
 MISSING = "missing"
 WRONG_TYPE = "wrong_type"
 _CODES = {"required": MISSING, "null": WRONG_TYPE, "invalid": WRONG_TYPE, "validator_failed": WRONG_TYPE}
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,25}")
-_ABSENT = object()  # a key missing from a JSON object (None would be JSON's null)
+_ABSENT = object()
+
+SORT_FIELDS = ("forward_number",)  # a key missing from a JSON object (None would be JSON's null)
 
 
 def limits(max_entities):
@@ -29,7 +30,7 @@ def limits(max_entities):
 
 
 def _max_entities():
-    return Context.get({}).get("max_entities", DEFAULTS["MAX_ENTITIES"])
+    return Context.get({}).get("max_entities", MAX_ENTITIES)
 
 
 class Int64(fields.Integer):
@@ -37,10 +38,7 @@ class Int64(fields.Integer):
 
     default_error_messages = _CODES
 
-    @staticmethod
-    def accepts(value):
-        # `type(...) is int` and not isinstance: a bool is an int to Python, not to the panel.
-        return type(value) is int and 0 < value <= INT64_MAX
+    accepts = staticmethod(is_int64)
 
     @classmethod
     def checker(cls):
@@ -141,7 +139,7 @@ class ItemList(fields.List):
         return rows
 
 
-class _Strict(Schema):
+class _IgnoringUnknown(Schema):
     class Meta:
         unknown = EXCLUDE  # the vendor ignores keys it does not know
 
@@ -155,41 +153,58 @@ _ENTITIES = {
 _IDS = {"description": "One outcome per id, in order; an id repeated is `entity_not_found` the second time."}
 
 
-class LinkItem(_Strict):
+class LinkItem(_IgnoringUnknown):
     link_id = Int64(required=True, metadata=_LINK_ID)
     forward_number = Int64(required=True, metadata=_FORWARD_NUMBER)
     forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
-class LinkItems(_Strict):
+class LinkItems(_IgnoringUnknown):
     list_items = ItemList(LinkItem, required=True, metadata={"description": "Applied in order, in one transaction."})
 
 
-class ForwardItem(_Strict):
+class ForwardItem(_IgnoringUnknown):
     forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
-class ForwardUid(_Strict):
+class ForwardUid(_IgnoringUnknown):
     forward_uid = DigitString(required=True, data_key="forward-uid", metadata=_FORWARD_NUMBER)
 
 
-class UidItems(_Strict):
+class UidItems(_IgnoringUnknown):
     uid_items = IdList(required=True, metadata=_IDS)
 
 
-class LinkIds(_Strict):
+class LinkIds(_IgnoringUnknown):
     link_ids = IdList(required=True, metadata=_IDS)
 
 
-class ListQuery(_Strict):
+class ListQuery(_IgnoringUnknown):
     limit = DigitString(maximum=1000, load_default=10, metadata={"description": "Rules per page."})
     page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
-    sort_field = fields.String(validate=validate.OneOf(["forward_number"]), load_default="forward_number")
+    sort_field = fields.String(validate=validate.OneOf(SORT_FIELDS), load_default="forward_number")
     sort_type = fields.String(validate=validate.OneOf(["asc", "desc"]), load_default="asc")
 
 
 class LinkListQuery(ListQuery):
     link_id = DigitString(load_default=None, metadata={"description": "Only the rule with this link_id."})
+
+
+def list_option(total, query):
+    """The `list_option` of a list's answer: its pagination and its sort, from a loaded ListQuery."""
+    return {
+        "pagination": {
+            "total_items": total,
+            "items_limit": query["limit"],
+            "total_pages": max(1, math.ceil(total / query["limit"])),
+            "current_page": query["page_number"],
+        },
+        "sort": {
+            "field": query["sort_field"],
+            "asc": query["sort_type"] == "asc",
+            "available_fields": list(SORT_FIELDS),
+        },
+    }
 
 
 link_items = LinkItems()

@@ -8,7 +8,8 @@ import re
 
 from helpers import INT64_MAX
 
-from forwarding.patterns import MAX_LENGTH, PATTERNS
+from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
+from forwarding.limits import PATTERNS
 
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES
 WRONG_JSON = "Wrong JSON body"

@@ -9,7 +9,7 @@ import pytest
 from contract_errors import WRONG_JSON, no_value, wrong_type
 from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
-from forwarding.patterns import MAX_LENGTH
+from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 
 MILLION = 10**6
 

@@ -11,7 +11,7 @@ from helpers import MD5_123456
 from werkzeug.security import generate_password_hash
 
 from forwarding import create_app, openapi
-from forwarding.patterns import is_forward_entity
+from forwarding.limits import is_forward_entity
 from forwarding.repository import Repository
 
 # -- schemathesis --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import re
 import pytest
 from helpers import assert_error, assert_json, item, push, result, stored_rules
 
-from forwarding.patterns import PATTERNS, is_forward_entity
+from forwarding.limits import PATTERNS, is_forward_entity
 
 ACCEPTED = [
     # digits only

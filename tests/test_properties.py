@@ -21,7 +21,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from forwarding import create_app, messages
-from forwarding.patterns import MAX_LENGTH
+from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 from forwarding.repository import Repository
 
 FIELDS = ("list_items", "link_id", "forward_number", "forward_entity_list", "uid_items", "link_ids")
@@ -196,10 +196,9 @@ def check_body_answer(service, endpoint, body):
     key, sent = RESULT_IDS[endpoint]
     results = response.get_json()["result"]
     assert [result[key] for result in results] == sent(body)
-    outcomes = (messages.CREATED, messages.UPDATED, messages.DELETED, messages.ENTITY_NOT_FOUND)
     for result in results:
-        assert result["extended_info"] in outcomes
-        assert result["success"] == (result["extended_info"] != messages.ENTITY_NOT_FOUND)
+        assert result["extended_info"] in ("created", "updated", "deleted", "entity_not_found")
+        assert result["success"] == (result["extended_info"] != "entity_not_found")
 
 
 # -- the properties ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ are checked with the API's own field checks (`schemas`), and the first bad one i
 import json
 
 from . import schemas
-from .repository import INT64_MAX
+from .limits import INT64_MAX
 
 VERSION = 1
 OURS = "export"

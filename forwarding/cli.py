@@ -14,8 +14,7 @@ from . import UnusableDatabase, config, create_app, credentials, rulefile
 from .db import get_repo
 from .repository import Outcome
 
-# An import this large shows a progress bar of its writing, on a terminal (it takes a moment:
-# 100,000 rules are about a second, after as long again for the checks).
+# An import this large shows a progress bar of its writing on a terminal: it takes seconds.
 PROGRESS_FROM = 10_000
 
 

@@ -1,6 +1,6 @@
 """The repository connection: opened on a thread's first request and kept for its next ones.
 
-Opening an SQLite connection and reading the schema costs more than a whole list request, so
+Opening an SQLite connection and reading the schema costs more than a list request itself, so
 each thread keeps its own (an sqlite3 connection belongs to the thread that made it). Under
 uWSGI with lazy-apps each worker opens its own after the fork, on its first request.
 """

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 import weakref
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 from .limits import INT64_MAX
 from .writelock import WriteLock
@@ -53,7 +53,7 @@ SCHEMA = (
 )
 
 # The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
-# already, and decoding them and encoding them again in Python cost a quarter of a list request.
+# already, and decoding and encoding them again in Python is most of a list request's own work.
 # The plain list never shows link_id.
 _ITEM = {
     False: "json_object('forward_number', forward_number, 'forward_entity_list', json(entities))",
@@ -110,9 +110,7 @@ class Account:
 
 
 def _close(connection, write_lock):
-    # Dropped by another thread than its own, which only a test does: left as it was.
-    with suppress(sqlite3.ProgrammingError):
-        connection.close()
+    connection.close()
     write_lock.close()
 
 

@@ -1,11 +1,10 @@
 """One writer at a time, and the next one let in soon after: a lock file beside the database.
 
 Every write transaction of the repository first takes an exclusive flock(2) on this file, then
-SQLite's own write lock, which is then free. SQLite alone makes a writer that finds the database
-locked sleep in its busy handler for 1 ms, then 2, 5, 10 ms between tries, while a commit here
-takes about 0.2 ms: under concurrent writes the workers slept beside a free lock, and 4 workers
-wrote fewer rules per second than 1. Here a waiter tries again after 50 us, doubling up to 1 ms.
-The kernel releases the lock of a process that dies, so a killed worker never leaves it held.
+SQLite's own write lock, which is then free. SQLite's busy handler sleeps for milliseconds between
+tries, many times longer than a commit here: writers would sleep beside a free lock. A waiter here
+tries again after 50 us, doubling up to 1 ms (docs/performance.md). The kernel releases the lock
+of a process that dies, so a killed worker never leaves it held.
 """
 
 import contextlib

@@ -1,8 +1,9 @@
 """The panel's HTTP API: one blueprint that authenticates, parses JSON and answers."""
 
 import json
+from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 
 from . import errors, messages, openapi, schemas
@@ -76,6 +77,31 @@ def _listed(query, **which):
     return current_app.response_class(body, mimetype="application/json")
 
 
+def _rule(link_id, entities, **number):
+    """A rule as the extensions show it (contract 7): `link_id` first, and only when it has one."""
+    shown = {} if link_id is None else {"link_id": link_id}
+    return {**shown, **number, "forward_entity_list": entities}
+
+
+def _utc(time_ms):
+    """ISO 8601 in UTC with milliseconds and `Z`: `2026-11-30T10:15:04.120Z`."""
+    return f"{datetime.fromtimestamp(time_ms // 1000, UTC):%Y-%m-%dT%H:%M:%S}.{time_ms % 1000:03d}Z"
+
+
+def _change(change):
+    """A record of the history, keys in the contract's order (7.2)."""
+    shown = {"id": change.id, "time": _utc(change.time_ms), "source": messages.SOURCES[change.source]}
+    if change.request_id is not None:
+        shown["request_id"] = change.request_id
+    return {
+        **shown,
+        "forward_number": change.forward_number,
+        "action": messages.EXTENDED_INFO[change.action],
+        "before": change.before and _rule(*change.before),
+        "after": change.after and _rule(*change.after),
+    }
+
+
 @bp.get("/api/info")
 def info():
     config = current_app.config
@@ -107,7 +133,7 @@ def login():
 @auth.login_required
 def push_link_items():
     items = validated(schemas.link_items, read_json())["list_items"]
-    outcomes = get_repo().apply_link_items(items)
+    outcomes = get_repo().apply_link_items(items, request_id=g.request_id)
     return _results("link_id", [link_id for link_id, _, _ in items], outcomes)
 
 
@@ -116,8 +142,29 @@ def push_link_items():
 def set_item(forward_uid):
     number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
     entities = validated(schemas.forward_item, read_json())["forward_entity_list"]
-    get_repo().put_rule(number, entities)
+    get_repo().put_rule(number, entities, request_id=g.request_id)
     return {}
+
+
+@bp.get("/api/v1/forward/item/<forward_uid>")
+@auth.login_required
+def get_item(forward_uid):
+    number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
+    rule = get_repo().rule(number)
+    if rule is None:
+        raise ApiError(messages.NOT_FOUND, 404)
+    return _rule(rule[0], rule[1], forward_number=number)
+
+
+@bp.get("/api/v1/forward/history")
+@auth.login_required
+def history():
+    query = validated(schemas.history_query, request.args)
+    total, changes = get_repo().history(query["limit"], query["page_number"], query["forward_number"], query["link_id"])
+    return {
+        "list_items": [_change(change) for change in changes],
+        "list_option": {"pagination": schemas.pagination(total, query)},
+    }
 
 
 @bp.get("/api/v1/forward/items")
@@ -137,11 +184,11 @@ def list_link_items():
 @auth.login_required
 def delete_items():
     ids = validated(schemas.uid_items, read_json())["uid_items"]
-    return _results("uid", ids, get_repo().delete_rules(ids))
+    return _results("uid", ids, get_repo().delete_rules(ids, request_id=g.request_id))
 
 
 @bp.delete("/api/v1/forward/items/link")
 @auth.login_required
 def delete_link_items():
     ids = validated(schemas.link_ids, read_json())["link_ids"]
-    return _results("link_id", ids, get_repo().delete_linked_rules(ids))
+    return _results("link_id", ids, get_repo().delete_linked_rules(ids, request_id=g.request_id))

@@ -20,8 +20,9 @@ def get_repo():
     connections = _connections()
     repo = getattr(connections, "repo", None)
     if repo is None:
+        config = current_app.config
         repo = connections.repo = Repository.connect(
-            current_app.config["DATABASE"], current_app.config["BUSY_TIMEOUT_MS"]
+            config["DATABASE"], config["BUSY_TIMEOUT_MS"], config["HISTORY_LIMIT"]
         )
     return repo
 

@@ -9,6 +9,9 @@ import re
 # forward_number, link_id and the ids of the deletes: 1 .. 2**63 - 1, SQLite's INTEGER.
 INT64_MAX = 2**63 - 1
 
+# Newest records of the history kept (FORWARDING_HISTORY_LIMIT changes it; 0 keeps none).
+HISTORY_LIMIT = 100_000
+
 # Most entries in one forward_entity_list: the panel's limit (FORWARDING_MAX_ENTITIES changes it).
 MAX_ENTITIES = 8
 

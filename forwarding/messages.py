@@ -3,7 +3,7 @@
 Every string a client can see lives here and nowhere else.
 """
 
-from .repository import Outcome
+from .repository import Outcome, Source
 
 WRONG_JSON = "Wrong JSON body"
 
@@ -31,6 +31,15 @@ EXTENDED_INFO = {
     Outcome.UPDATED: "updated",
     Outcome.DELETED: "deleted",
     Outcome.NOT_FOUND: "entity_not_found",
+}
+
+# `source` of the history's records (an extension: panels keep no history).
+SOURCES = {
+    Source.LINK: "link",
+    Source.ITEM: "item",
+    Source.DELETE: "delete",
+    Source.DELETE_LINK: "delete_link",
+    Source.IMPORT: "import",
 }
 
 ACCOUNT_TYPE = "admin"

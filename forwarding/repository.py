@@ -13,10 +13,10 @@ import time
 import weakref
 from contextlib import contextmanager
 
-from .limits import INT64_MAX
+from .limits import HISTORY_LIMIT, INT64_MAX
 from .writelock import WriteLock
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the history table
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
 
@@ -50,6 +50,23 @@ SCHEMA = (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID""",
+    # One record per rule a transaction changed: the rule before it and after it (NULL entities
+    # where there was no rule). Only the oldest records are ever deleted, so ids stay contiguous.
+    """CREATE TABLE IF NOT EXISTS history (
+        id INTEGER PRIMARY KEY,              -- the rowid: the order of the records
+        time_ms INTEGER NOT NULL,            -- when the transaction committed, ms since the epoch (UTC)
+        source TEXT NOT NULL,                -- a Source value
+        request_id TEXT,                     -- NULL for the operator's commands
+        forward_number INTEGER NOT NULL,
+        before_link_id INTEGER,
+        before_entities TEXT,
+        after_link_id INTEGER,
+        after_entities TEXT
+    )""",
+    # A filtered page reads only its rule's records, newest first (the rowid ends every index).
+    "CREATE INDEX IF NOT EXISTS history_by_number ON history (forward_number)",
+    "CREATE INDEX IF NOT EXISTS history_by_before_link ON history (before_link_id) WHERE before_link_id IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS history_by_after_link ON history (after_link_id) WHERE after_link_id IS NOT NULL",
 )
 
 # The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
@@ -90,6 +107,26 @@ LIST_PAGE = {
 }
 LIST_ONE = f"SELECT {_ITEM[True]} FROM rules WHERE link_id = ?"
 
+# The rule a push names, and the rule that holds the link_id it gives (INSERT OR REPLACE removes that one).
+_TOUCHED_BY_PUSH = "SELECT forward_number, link_id, entities FROM rules WHERE forward_number = ?1 OR link_id = ?2"
+
+RECORD = (
+    "INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,"
+    " after_link_id, after_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Records past the newest `:keep` are pruned, perhaps a transaction late; reads never show them.
+_KEPT = "id > (SELECT coalesce(max(id), 0) FROM history) - :keep"
+HISTORY_WHERE = {
+    # (by forward_number, by link_id) -> the records' condition
+    (False, False): _KEPT,
+    (True, False): f"forward_number = :number AND {_KEPT}",
+    (False, True): f"(before_link_id = :link_id OR after_link_id = :link_id) AND {_KEPT}",
+    (True, True): f"forward_number = :number AND (before_link_id = :link_id OR after_link_id = :link_id) AND {_KEPT}",
+}
+HISTORY_COLUMNS = (
+    "id, time_ms, source, request_id, forward_number, before_link_id, before_entities, after_link_id, after_entities"
+)
+
 
 class Outcome(enum.Enum):
     """What a write did to one rule it was asked about."""
@@ -98,6 +135,69 @@ class Outcome(enum.Enum):
     UPDATED = enum.auto()
     DELETED = enum.auto()
     NOT_FOUND = enum.auto()
+
+
+class Source(enum.Enum):
+    """Which write made a change; the value is what the history stores."""
+
+    LINK = "link"  # apply_link_items: the Link push
+    ITEM = "item"  # put_rule: one rule
+    DELETE = "delete"  # delete_rules
+    DELETE_LINK = "delete_link"  # delete_linked_rules
+    IMPORT = "import"  # import_rules: the operator's import
+
+
+class Change:
+    """One record of the history: a rule as it was before a transaction and after it.
+
+    `before` and `after` are `(link_id, entities)`, or None where there was no rule.
+    """
+
+    __slots__ = ("id", "time_ms", "source", "request_id", "forward_number", "before", "after")
+
+    def __init__(self, id_, time_ms, source, request_id, number, before_link, before, after_link, after):
+        self.id = id_
+        self.time_ms = time_ms
+        self.source = Source(source)
+        self.request_id = request_id
+        self.forward_number = number
+        self.before = None if before is None else (before_link, json.loads(before))
+        self.after = None if after is None else (after_link, json.loads(after))
+
+    @property
+    def action(self):
+        if self.before is None:
+            return Outcome.CREATED
+        return Outcome.DELETED if self.after is None else Outcome.UPDATED
+
+
+class _Touched:
+    """The rules one transaction touches: each one's row before its first change, and its row now.
+
+    Rows are `(link_id, entities JSON)` or None; comparing the two at commit gives the net change.
+    """
+
+    __slots__ = ("before", "after")
+
+    def __init__(self):
+        self.before = {}
+        self.after = {}
+
+    def touch(self, number, before, after):
+        self.before.setdefault(number, before)
+        self.after[number] = after
+
+    def records(self, time_ms, source, request_id):
+        """The history rows of the net changes: the removed rules first, so that a link_id's
+        move from one rule to another reads as its old rule's deletion, then the new rule."""
+        after = self.after
+        rows = [
+            (time_ms, source, request_id, number, *(before or (None, None)), *(after[number] or (None, None)))
+            for number, before in self.before.items()
+            if before != after[number]
+        ]
+        rows.sort(key=lambda row: row[7] is not None)  # stable: each group in the order touched
+        return rows
 
 
 class Account:
@@ -115,17 +215,18 @@ def _close(connection, write_lock):
 
 
 class Repository:
-    def __init__(self, connection, write_lock, busy_timeout):
+    def __init__(self, connection, write_lock, busy_timeout, history_limit=HISTORY_LIMIT):
         self.db = connection
         self._write_lock = write_lock
         self._busy_timeout = busy_timeout
+        self.history_limit = history_limit
         # A thread that ends drops the connection db.py kept for it, unclosed, and an sqlite3
         # connection dropped unclosed keeps its file open for good: a server that starts a
         # thread per request (`flask run`) would run out of files. Both close when it goes.
         self._closer = weakref.finalize(self, _close, connection, write_lock)
 
     @classmethod
-    def connect(cls, path, busy_timeout_ms=30000):
+    def connect(cls, path, busy_timeout_ms=30000, history_limit=HISTORY_LIMIT):
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
@@ -134,7 +235,7 @@ class Repository:
         except OSError as error:
             connection.close()
             raise sqlite3.OperationalError(f"unable to open the lock file {error.filename}: {error.strerror}") from None
-        return cls(connection, write_lock, busy_timeout_ms / 1000)
+        return cls(connection, write_lock, busy_timeout_ms / 1000, history_limit)
 
     def close(self):
         self._closer()
@@ -159,6 +260,25 @@ class Repository:
         finally:
             if writes:
                 self._write_lock.release()
+
+    @contextmanager
+    def _changing(self, source, request_id):
+        """A write transaction on the rules: `(db, touched)`, and the net changes of what was
+        touched go into the history as it commits, within it."""
+        with self._transaction() as db:
+            touched = _Touched()
+            yield db, touched
+            self._record(db, touched.records(time.time_ns() // 1_000_000, source.value, request_id))
+
+    def _record(self, db, rows):
+        keep = self.history_limit
+        if keep and rows:
+            db.executemany(RECORD, rows)
+        # A range of the oldest rowids: its cost is the records this write added, whatever the
+        # history's size (more once, after the limit is lowered).
+        (newest,) = db.execute("SELECT max(id) FROM history").fetchone()
+        if newest is not None and newest > keep:
+            db.execute("DELETE FROM history WHERE id <= ?", (newest - keep,))
 
     def initialize(self, make_account, make_serial):
         """Create the schema if it is not there, and seed the account and the device serial.
@@ -199,58 +319,81 @@ class Repository:
 
     # -- rules -------------------------------------------------------------------------------
 
-    def apply_link_items(self, items):
+    def apply_link_items(self, items, request_id=None):
         """Apply `(link_id, forward_number, entities)` items in order; one Outcome each.
 
         A non-empty list creates or replaces the rule and gives it the link_id, removing any
         other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
         with). An empty list removes the rule. Each item sees the ones before it.
         """
-        with self._transaction() as db:
-            return self._apply(db, items)
+        with self._changing(Source.LINK, request_id) as (db, touched):
+            return self._apply(db, touched, items)
 
     @staticmethod
-    def _apply(db, rules):
+    def _apply(db, touched, rules):
         # A rule whose link_id is None keeps the one it has: the import of a legacy table.
         outcomes = []
         for link_id, number, entities in rules:
-            existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+            current, holder = None, None
+            for row in db.execute(_TOUCHED_BY_PUSH, (number, link_id)):
+                if row[0] == number:
+                    current = row[1:]
+                else:
+                    holder = row
             if entities:
+                kept_link_id = link_id if link_id is not None or current is None else current[0]
+                text = json.dumps(entities)
                 db.execute(
-                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
-                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
-                    (number, link_id, json.dumps(entities)),
+                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
+                    (number, kept_link_id, text),
                 )
-                outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
-            elif existed:
+                if holder is not None:
+                    touched.touch(holder[0], holder[1:], None)
+                touched.touch(number, current, (kept_link_id, text))
+                outcomes.append(Outcome.UPDATED if current else Outcome.CREATED)
+            elif current:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                touched.touch(number, current, None)
                 outcomes.append(Outcome.DELETED)
             else:
                 outcomes.append(Outcome.NOT_FOUND)
         return outcomes
 
-    def put_rule(self, number, entities):
+    def put_rule(self, number, entities, request_id=None):
         """Create or replace one rule, keeping its link_id; an empty list removes it."""
-        with self._transaction() as db:
+        with self._changing(Source.ITEM, request_id) as (db, touched):
+            current = db.execute("SELECT link_id, entities FROM rules WHERE forward_number = ?", (number,)).fetchone()
             if entities:
+                text = json.dumps(entities)
                 db.execute(
                     "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
                     " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
-                    (number, json.dumps(entities)),
+                    (number, text),
                 )
-            else:
+                touched.touch(number, current, (current and current[0], text))
+            elif current:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                touched.touch(number, current, None)
 
-    def delete_rules(self, numbers):
-        return self._delete_each("DELETE FROM rules WHERE forward_number = ?", numbers)
+    def delete_rules(self, numbers, request_id=None):
+        return self._delete_each(Source.DELETE, "forward_number", numbers, request_id)
 
-    def delete_linked_rules(self, link_ids):
-        return self._delete_each("DELETE FROM rules WHERE link_id = ?", link_ids)
+    def delete_linked_rules(self, link_ids, request_id=None):
+        return self._delete_each(Source.DELETE_LINK, "link_id", link_ids, request_id)
 
-    def _delete_each(self, statement, keys):
+    def _delete_each(self, source, column, keys, request_id):
         # One at a time, in order: a key repeated in one request finds nothing the second time.
-        with self._transaction() as db:
-            return [Outcome.DELETED if db.execute(statement, (key,)).rowcount else Outcome.NOT_FOUND for key in keys]
+        statement = f"DELETE FROM rules WHERE {column} = ? RETURNING forward_number, link_id, entities"
+        outcomes = []
+        with self._changing(source, request_id) as (db, touched):
+            for key in keys:
+                row = db.execute(statement, (key,)).fetchone()
+                if row is None:
+                    outcomes.append(Outcome.NOT_FOUND)
+                else:
+                    touched.touch(row[0], row[1:], None)
+                    outcomes.append(Outcome.DELETED)
+        return outcomes
 
     def list_rules(self, limit, page_number, descending=False, linked=False, link_id=None):
         """`(total, page)`: how many rules there are, and one page of them as a JSON array of the
@@ -264,6 +407,26 @@ class Repository:
                 total = db.execute(LIST_COUNT[linked]).fetchone()[0]
                 rows = db.execute(LIST_PAGE[linked, descending], {"offset": offset, "limit": limit}).fetchall()
         return total, f"[{','.join(item for (item,) in rows)}]"
+
+    def rule(self, number):
+        """`(link_id, entities)` of the rule with this forward_number, or None."""
+        row = self.db.execute("SELECT link_id, entities FROM rules WHERE forward_number = ?", (number,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def history(self, limit, page_number, number=None, link_id=None):
+        """`(total, changes)`: how many records match, and one page of them as Change values,
+        newest first; `number` and `link_id` keep the records of that rule, or that link_id
+        before or after."""
+        where = HISTORY_WHERE[number is not None, link_id is not None]
+        values = {"number": number, "link_id": link_id, "keep": self.history_limit}
+        values.update(limit=limit, offset=min((page_number - 1) * limit, INT64_MAX))
+        with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
+            total = db.execute(f"SELECT count(*) FROM history WHERE {where}", values).fetchone()[0]
+            rows = db.execute(
+                f"SELECT {HISTORY_COLUMNS} FROM history WHERE {where} ORDER BY id DESC LIMIT :limit OFFSET :offset",
+                values,
+            ).fetchall()
+        return total, [Change(*row) for row in rows]
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -355,9 +518,13 @@ class Repository:
         `replace` removes every rule first. Returns how many that removed and one Outcome
         per rule.
         """
-        with self._transaction() as db:
-            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
-            return removed, self._apply(db, rules)
+        with self._changing(Source.IMPORT, None) as (db, touched):
+            removed = 0
+            if replace:
+                for number, *row in db.execute("SELECT forward_number, link_id, entities FROM rules"):
+                    touched.touch(number, tuple(row), None)
+                removed = db.execute("DELETE FROM rules").rowcount
+            return removed, self._apply(db, touched, rules)
 
     def revoke_tokens(self):
         """Delete every token (every client must log in again); how many there were."""

@@ -190,15 +190,29 @@ class LinkListQuery(ListQuery):
     link_id = DigitString(load_default=None, metadata={"description": "Only the rule with this link_id."})
 
 
+class HistoryQuery(_IgnoringUnknown):
+    forward_number = DigitString(load_default=None, metadata={"description": "Only the changes to this rule."})
+    link_id = DigitString(
+        load_default=None, metadata={"description": "Only the changes whose rule had this link_id before or after."}
+    )
+    limit = DigitString(maximum=1000, load_default=100, metadata={"description": "Records per page."})
+    page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
+
+
+def pagination(total, query):
+    """The `pagination` of a list's answer, from a loaded query with `limit` and `page_number`."""
+    return {
+        "total_items": total,
+        "items_limit": query["limit"],
+        "total_pages": max(1, math.ceil(total / query["limit"])),
+        "current_page": query["page_number"],
+    }
+
+
 def list_option(total, query):
     """The `list_option` of a list's answer: its pagination and its sort, from a loaded ListQuery."""
     return {
-        "pagination": {
-            "total_items": total,
-            "items_limit": query["limit"],
-            "total_pages": max(1, math.ceil(total / query["limit"])),
-            "current_page": query["page_number"],
-        },
+        "pagination": pagination(total, query),
         "sort": {
             "field": query["sort_field"],
             "asc": query["sort_type"] == "asc",
@@ -214,6 +228,7 @@ uid_items = UidItems()
 link_ids = LinkIds()
 list_query = ListQuery()
 link_list_query = LinkListQuery()
+history_query = HistoryQuery()
 
 
 def describe(schema, errors):

@@ -268,7 +268,7 @@ class Repository:
         with self._transaction() as db:
             touched = _Touched()
             yield db, touched
-            self._record(db, touched.records(time.time_ns() // 1_000_000, source.value, request_id))
+            self._record(db, touched.records(round(time.time() * 1000), source.value, request_id))
 
     def _record(self, db, rows):
         keep = self.history_limit

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import UnusableDatabase, config, create_app, credentials, rulefile
+from . import UnusableDatabase, cli_history, config, create_app, credentials, rulefile
 from .db import get_repo
 from .repository import Outcome
 
@@ -132,6 +132,8 @@ def _rules(count):
 
 def init_app(app):
     for command in (set_password, export, import_, list_, revoke_tokens, show_config):
+        app.cli.add_command(command)
+    for command in cli_history.COMMANDS:
         app.cli.add_command(command)
 
 

@@ -13,8 +13,6 @@ DEFAULTS = {
     "MAX_ENTITIES": MAX_ENTITIES,
     # Largest request body accepted, in bytes (Flask's own setting, 16 MiB).
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-    # Newest records of the history of changes kept; 0 records none and lists none.
-    "HISTORY_LIMIT": HISTORY_LIMIT,
     # Milliseconds a writer waits for another worker's transaction before giving up.
     "BUSY_TIMEOUT_MS": 30000,
     # Seconds a verified Basic credential is remembered, so the slow hash runs once, not per request.
@@ -30,6 +28,8 @@ DEFAULTS = {
     "FIRMWARE_VERSION": "1.0.0",
     # The log's format: "text", or "json" for one JSON object per line.
     "LOG_FORMAT": "text",
+    # Newest records of the history of changes kept; 0 records none and lists none.
+    "HISTORY_LIMIT": HISTORY_LIMIT,
 }
 
 

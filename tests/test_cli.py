@@ -151,6 +151,7 @@ def test_config(runner, app, db_path):
             "FORWARDING_DEVICE_MODEL=forwarding\n"
             "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
             "FORWARDING_LOG_FORMAT=text\n"
+            "FORWARDING_HISTORY_LIMIT=100000\n"
         ),
     )
     assert len(app.config["DEVICE_SERIAL"]) == 16

@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from . import messages, schemas
 from .limits import INT64_MAX, MAX_ENTRY_LENGTH, PATTERNS
-from .repository import Outcome
+from .repository import Outcome, Source
 
 _EXTENSION = "forwarding.openapi"
 
@@ -90,6 +90,7 @@ class LinkedPage(Page):
 _INFO = messages.EXTENDED_INFO
 _PUSH_OUTCOMES = list(_INFO.values())
 _DELETE_OUTCOMES = [_INFO[Outcome.DELETED], _INFO[Outcome.NOT_FOUND]]
+_CHANGE_ACTIONS = [_INFO[Outcome.CREATED], _INFO[Outcome.UPDATED], _INFO[Outcome.DELETED]]
 _SUCCESS = {"description": "False exactly when `extended_info` is `entity_not_found`."}
 
 
@@ -125,6 +126,52 @@ class LinkIdResults(Schema):
 
 class Empty(Schema):
     pass
+
+
+# -- the extensions' answers (no panel has them) ---------------------------------------------------
+
+_ABSENT_WITHOUT = {"description": "Absent when the rule has none."}
+
+
+class OneRule(Schema):
+    link_id = schemas.Int64(metadata=_ABSENT_WITHOUT)
+    forward_number = schemas.Int64(required=True)
+    forward_entity_list = schemas.EntityList(required=True)
+
+
+class RuleState(Schema):
+    link_id = schemas.Int64(metadata=_ABSENT_WITHOUT)
+    forward_entity_list = schemas.EntityList(required=True)
+
+
+_STATE = {"description": "The rule before (after) the change; null where there was none."}
+
+
+class HistoryRecord(Schema):
+    id = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "Increasing."})
+    time = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"),
+        metadata={"format": "date-time", "description": "When the change was committed, UTC, with milliseconds."},
+    )
+    source = fields.String(required=True, validate=validate.OneOf(list(messages.SOURCES.values())))
+    request_id = fields.String(
+        validate=validate.Regexp("^[A-Za-z0-9._-]{1,64}$"),
+        metadata={"description": "The request's `X-Request-ID`; absent for the operator's import."},
+    )
+    forward_number = schemas.Int64(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(_CHANGE_ACTIONS))
+    before = fields.Nested(RuleState, required=True, allow_none=True, metadata=_STATE)
+    after = fields.Nested(RuleState, required=True, allow_none=True, metadata=_STATE)
+
+
+class HistoryOption(Schema):
+    pagination = fields.Nested(Pagination, required=True)
+
+
+class HistoryPage(Schema):
+    list_items = fields.List(fields.Nested(HistoryRecord), required=True)
+    list_option = fields.Nested(HistoryOption, required=True)
 
 
 # -- the custom fields ---------------------------------------------------------------------------
@@ -252,6 +299,20 @@ def _read(summary, description, ok, query=None, bad=None, public=False, more=Non
     return operation
 
 
+def _extension(operation):
+    """Mark an operation as one of the support extensions, which no panel has."""
+    operation["description"] = "An extension for support: panels do not have it. " + operation["description"]
+    operation["tags"] = [_EXTENSIONS_TAG["name"]]
+    operation["x-extension"] = True
+    return operation
+
+
+_EXTENSIONS_TAG = {
+    "name": "extensions",
+    "description": "Read-only endpoints for support engineers that no panel has; panel clients never call them.",
+}
+
+
 def _write(summary, description, body, example, ok, path=None, more=None):
     """An operation that reads a JSON body."""
     more = {"413": _ref("TooLarge"), **(more or {})}
@@ -266,6 +327,17 @@ def _write(summary, description, body, example, ok, path=None, more=None):
 
 _RULE = {"forward_number": 101, "forward_entity_list": ["sip:100@sip.bas-ip.com", "vizit:123"]}
 _LIST_OPTION = schemas.list_option(18, schemas.list_query.load({}))
+_HISTORY_PAGINATION = schemas.pagination(1, schemas.history_query.load({}))
+_HISTORY_RECORD = {
+    "id": 42,
+    "time": "2026-11-30T10:15:04.120Z",
+    "source": messages.SOURCES[Source.LINK],
+    "request_id": "8c5e2d0f6b1a4e7c9d3f2a1b0c9d8e7f",
+    "forward_number": 101,
+    "action": _INFO[Outcome.UPDATED],
+    "before": {"link_id": 1, "forward_entity_list": ["1001"]},
+    "after": {"link_id": 1, "forward_entity_list": ["1001", "vizit:101"]},
+}
 
 
 def _operations():
@@ -428,6 +500,45 @@ def _operations():
             ),
         ),
         (
+            "/api/v1/forward/item/{forward-uid}",
+            "get",
+            _extension(
+                _read(
+                    "One rule",
+                    "The rule of this forward_number as it is now, with its link_id when it has one.",
+                    _answer("The rule.", OneRule, {"rule": {"link_id": 101, **_RULE}}),
+                    bad=_bad_input(schemas.forward_uid),
+                    more={"404": _error("No such rule (or an empty forward-uid).", {"not_found": messages.NOT_FOUND})},
+                    path=schemas.forward_uid,
+                )
+            ),
+        ),
+        (
+            "/api/v1/forward/history",
+            "get",
+            _extension(
+                _read(
+                    "The history of changes",
+                    "Every change to a rule by any path, newest first: one record per rule a transaction "
+                    "changed, its net change (a write that changes nothing records nothing). A link_id moved "
+                    "by a push is two records: the old rule `deleted`, then the new one. The newest 100,000 "
+                    "records are kept by default.",
+                    _answer(
+                        "One page, newest first.",
+                        HistoryPage,
+                        {
+                            "page": {
+                                "list_items": [_HISTORY_RECORD],
+                                "list_option": {"pagination": _LIST_OPTION["pagination"]},
+                            }
+                        },
+                    ),
+                    schemas.history_query,
+                    _bad_input(schemas.history_query),
+                )
+            ),
+        ),
+        (
             "/api/v1/openapi.json",
             "get",
             _read(
@@ -455,6 +566,7 @@ def build(max_entities):
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "description": "A login token."})
     spec.components.security_scheme("basic", {"type": "http", "scheme": "basic", "description": "The plain password."})
     spec.components.header("X-Request-ID", _REQUEST_ID)
+    spec.tag(_EXTENSIONS_TAG)
     for name, response in _RESPONSES.items():
         spec.components.response(name, response)
     for path, method, operation in _operations():

@@ -181,3 +181,52 @@ def test_error_answers_carry_the_contract_strings(document):
         "Wrong JSON body: no value for `forward_entity_list`",
         "Wrong JSON body: value `forward_entity_list` was of the wrong type",
     ]
+
+
+def test_the_support_extensions_are_marked_as_such(document):
+    marked = {
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("x-extension") is True
+        and operation.get("tags") == ["extensions"]
+        and operation["description"].startswith("An extension for support: panels do not have it.")
+    }
+    assert marked == {("/api/v1/forward/item/{forward-uid}", "get"), ("/api/v1/forward/history", "get")}
+    assert [tag["name"] for tag in document["tags"]] == ["extensions"]
+    history = document["paths"]["/api/v1/forward/history"]["get"]
+    assert [parameter["name"] for parameter in history["parameters"]] == [
+        "forward_number",
+        "link_id",
+        "limit",
+        "page_number",
+    ]
+    assert history["responses"]["400"]["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == [
+        "Wrong JSON body: value `forward_number` was of the wrong type",
+        "Wrong JSON body: value `link_id` was of the wrong type",
+        "Wrong JSON body: value `limit` was of the wrong type",
+        "Wrong JSON body: value `page_number` was of the wrong type",
+    ]
+    record = document["components"]["schemas"]["HistoryRecord"]
+    assert list(record["properties"]) == [
+        "id",
+        "time",
+        "source",
+        "request_id",
+        "forward_number",
+        "action",
+        "before",
+        "after",
+    ]
+    assert record["properties"]["source"]["enum"] == ["link", "item", "delete", "delete_link", "import"]
+    assert "request_id" not in record["required"]
+
+
+def test_the_history_example_keeps_to_the_document(document):
+    media = document["paths"]["/api/v1/forward/history"]["get"]["responses"]["200"]["content"]["application/json"]
+    schema = {"$ref": "#/components/schemas/HistoryPage", "components": document["components"]}
+    validator = jsonschema_rs.Draft4Validator(schema)
+    example = media["examples"]["page"]["value"]
+    assert validator.is_valid(example)
+    [record] = example["list_items"]
+    assert not validator.is_valid({**example, "list_items": [{**record, "time": "2026-11-30T10:15:04Z"}]})

@@ -1,6 +1,9 @@
 """Bulk Link pushes through the WSGI app, against the floor of the work no implementation avoids.
 
-    .venv/bin/python -m bench.bulk_upsert [--runs 7] [--sizes 1000,10000,50000]
+    .venv/bin/python -m bench.bulk_upsert [--runs 7] [--sizes 1000,10000,50000] [--history-limit N]
+
+`--history-limit 0` runs the service with its history of changes off (FORWARDING_HISTORY_LIMIT=0);
+by default it keeps the service's default, so every push also writes one record per rule.
 
 For each size, a `POST /api/v1/forward/items/link` of that many items (three entries each, every
 kind of pattern) goes through the Flask app in this process, authenticated with a login token,
@@ -34,7 +37,7 @@ import tempfile
 import time
 
 from forwarding import create_app
-from forwarding.limits import is_forward_entity
+from forwarding.limits import HISTORY_LIMIT, is_forward_entity
 from forwarding.repository import Repository
 
 from .wsgi_calls import bearer, call, environ_for
@@ -70,9 +73,12 @@ def make_body(n):
 class Service:
     """The app on a fresh database in its own directory, logged in."""
 
+    history_limit = HISTORY_LIMIT  # the service's setting; main() sets it from --history-limit
+
     def __init__(self):
         self.directory = tempfile.mkdtemp(prefix="bench-bulk-")
-        self.app = create_app({"DATABASE": os.path.join(self.directory, "forwarding.db")})
+        database = os.path.join(self.directory, "forwarding.db")
+        self.app = create_app({"DATABASE": database, "HISTORY_LIMIT": self.history_limit})
         self.headers = bearer(self.app)
 
     def push_environ(self, body):
@@ -121,36 +127,36 @@ def floor(body, db):
 
 
 def _databases(body, case):
-    """The service, and a connection to the floor's database beside it; for `updated`, both hold the rules."""
+    """The service, and the repository of the floor's database beside it; for `updated`, both hold the rules."""
     service = Service()
     floor_repo = Repository.connect(os.path.join(service.directory, "floor.db"))
     floor_repo.initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
-    floor_db = floor_repo.db
     if case == "updated":
         service.push(body, "created")
-        floor(body, floor_db)
-    return service, floor_db
+        floor(body, floor_repo.db)
+    # The repository, not only its connection: a repository dropped closes its connection.
+    return service, floor_repo
 
 
 def measure(body, case, runs):
     """`(service ms, floor ms)` of each run; for `created`, each run on fresh databases."""
     pairs = []
-    service, floor_db = _databases(body, case)
+    service, floor_repo = _databases(body, case)
     try:
         for run in range(runs):
             if run and case == "created":
-                floor_db.close()
+                floor_repo.close()
                 service.close()
-                service, floor_db = _databases(body, case)
+                service, floor_repo = _databases(body, case)
             # Alternate which goes first, so that neither always meets a cold or a busy machine.
             if run % 2:
-                floor_ms = floor(body, floor_db)
+                floor_ms = floor(body, floor_repo.db)
             service_ms = service.push(body, case)
             if not run % 2:
-                floor_ms = floor(body, floor_db)
+                floor_ms = floor(body, floor_repo.db)
             pairs.append((service_ms, floor_ms))
     finally:
-        floor_db.close()
+        floor_repo.close()
         service.close()
     return pairs
 
@@ -182,9 +188,16 @@ def peak_growth_here(n):
 
 def peak_growth(n):
     """`peak_growth_here(n)` in a fresh interpreter, so that earlier runs leave nothing behind."""
-    out = subprocess.run(
-        [sys.executable, "-m", __spec__.name, "--memory-of", str(n)], check=True, capture_output=True, text=True
-    ).stdout
+    command = [
+        sys.executable,
+        "-m",
+        __spec__.name,
+        "--memory-of",
+        str(n),
+        "--history-limit",
+        str(Service.history_limit),
+    ]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return int(out.split()[-1])
 
 
@@ -192,8 +205,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure, at least 5 (medians are shown)")
     parser.add_argument("--sizes", default="1000,10000,50000", help="items per request, comma-separated")
+    parser.add_argument(
+        "--history-limit", type=int, default=HISTORY_LIMIT, help="the service's FORWARDING_HISTORY_LIMIT; 0: no history"
+    )
     parser.add_argument("--memory-of", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    Service.history_limit = args.history_limit
     logging.disable(logging.WARNING)  # the factory-password warning of every fresh database
     if args.memory_of:
         print(peak_growth_here(args.memory_of))
@@ -201,6 +218,7 @@ def main():
 
     sizes = [int(size) for size in args.sizes.split(",")]
     print(f"medians of {args.runs} runs (ratio: of each run's service / floor); memory: peak RSS growth of one request")
+    print(f"history of changes: {'off' if not args.history_limit else f'on, keeping {args.history_limit:,}'}")
     columns = ("items", 6), ("case", 8), ("body MB", 8), ("service ms", 11), ("floor ms", 9), ("ratio", 6)
     print(" ".join(f"{name:>{width}}" for name, width in (*columns, ("peak MB", 8), ("x body", 7))))
     headline = None

@@ -2,6 +2,8 @@
 
 import os
 import signal
+import sqlite3
+from contextlib import closing
 
 import pytest
 from deployment import NGINX_INTERNAL_ERROR, PUSH, Background, bearer, link_items, sip_entities, wait_until, write_lock
@@ -34,6 +36,14 @@ def kill_while_writing(deployment):
     return worker
 
 
+def stored_history(database):
+    """`(source, request_id, forward_number, after_link_id)` of every history record, oldest first."""
+    with closing(sqlite3.connect(database)) as db:
+        return db.execute(
+            "SELECT source, request_id, forward_number, after_link_id FROM history ORDER BY id"
+        ).fetchall()
+
+
 @pytest.mark.parametrize("kill", [kill_while_waiting_for_the_lock, kill_while_writing])
 def test_a_worker_killed_mid_push_leaves_nothing_of_it(deployment, kill):
     token = deployment.log_in()
@@ -44,11 +54,40 @@ def test_a_worker_killed_mid_push_leaves_nothing_of_it(deployment, kill):
 
     assert (push.result().status, push.result().body) == (502, NGINX_INTERNAL_ERROR)
     assert deployment.stored() == ({}, [("ok",)])
+    assert stored_history(deployment.database) == []  # the rules and their records: neither
     # The master forks a new worker in place of the dead one, and the service writes again.
     deployment.uwsgi.wait_ready(replacing=killed)
     again = deployment.request("POST", PUSH, {"list_items": batch[:100]}, bearer(token))
     assert again.status == 200
     assert deployment.stored() == ({number: (number, sip_entities(number)) for number in range(1, 101)}, [("ok",)])
+    request_id = again.headers["X-Request-ID"]
+    assert stored_history(deployment.database) == [("link", request_id, number, number) for number in range(1, 101)]
+
+
+def test_a_worker_killed_while_it_records_the_history_leaves_both_or_neither(deployment):
+    """Past the rules' share of the write-ahead log (about 5.5 MB of the 12 at the commit), the
+    worker is writing the push's history records, or committing: killed there, the rules and
+    their records are on disk together or not at all."""
+    token = deployment.log_in()
+    batch = link_items(range(1, 20001), sip_entities)
+    push = Background(deployment.request, "POST", PUSH, {"list_items": batch}, bearer(token))
+    worker = wait_until(deployment.uwsgi.busy_worker, 30, "no worker took the push", interval=0.001)
+    start = wal_size(deployment.database)
+    wait_until(lambda: wal_size(deployment.database) > start + 7 * 2**20, 60, "no history written", interval=0.0005)
+    os.kill(worker, signal.SIGKILL)
+
+    rules, integrity = deployment.stored()
+    history = stored_history(deployment.database)
+    assert integrity == [("ok",)]
+    if rules:  # the commit was done before the kill
+        assert push.result().status in (200, 502)
+        assert rules == {number: (number, sip_entities(number)) for number in range(1, 20001)}
+        assert [(source, number, link_id) for source, _, number, link_id in history] == [
+            ("link", number, number) for number in range(1, 20001)
+        ]
+    else:
+        assert (push.result().status, push.result().body) == (502, NGINX_INTERNAL_ERROR)
+        assert history == []
 
 
 def test_sigterm_stops_the_service_and_a_restart_keeps_rules_and_tokens(deployment):

@@ -91,12 +91,15 @@ def median_ms(app, headers, url, check=None, method="GET", body=None):
 def print_plans(path, size):
     print("query plans (EXPLAIN QUERY PLAN) of a page:")
     with closing(Repository.connect(path, history_limit=size)) as repo:
-        for (by_number, by_link), where in repository.HISTORY_WHERE.items():
-            sql = f"SELECT id FROM history WHERE {where} ORDER BY id DESC LIMIT 100 OFFSET 0"
-            values = {"number": 1, "link_id": 1, "keep": size}
-            plan = repo.db.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
+        for (by_number, by_link), page in repository.HISTORY_PAGE.items():
             name = "+".join(n for n, on in (("forward_number", by_number), ("link_id", by_link)) if on) or "none"
-            print(f"  {name:<22} " + " / ".join(step for _, _, _, step in plan))
+            values = {"number": 1, "link_id": 1, "keep": size, "limit": 100, "offset": 0}
+            for what, sql in (
+                ("count", repository.HISTORY_COUNT[by_number, by_link]),
+                ("page", f"SELECT id FROM history {page}"),
+            ):
+                plan = repo.db.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
+                print(f"  {what} {name:<22} " + " / ".join(step for _, _, _, step in plan))
 
 
 def main():

@@ -115,13 +115,26 @@ RECORD = (
     " after_link_id, after_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # Records past the newest `:keep` are pruned, perhaps a transaction late; reads never show them.
-_KEPT = "id > (SELECT coalesce(max(id), 0) FROM history) - :keep"
-HISTORY_WHERE = {
+_NEWEST = "(SELECT max(id) FROM history)"
+_KEPT = f"id > coalesce({_NEWEST}, 0) - :keep"
+_RULE_FILTERS = {
     # (by forward_number, by link_id) -> the records' condition
-    (False, False): _KEPT,
-    (True, False): f"forward_number = :number AND {_KEPT}",
-    (False, True): f"(before_link_id = :link_id OR after_link_id = :link_id) AND {_KEPT}",
-    (True, True): f"forward_number = :number AND (before_link_id = :link_id OR after_link_id = :link_id) AND {_KEPT}",
+    (True, False): "forward_number = :number",
+    (False, True): "(before_link_id = :link_id OR after_link_id = :link_id)",
+    (True, True): "forward_number = :number AND (before_link_id = :link_id OR after_link_id = :link_id)",
+}
+HISTORY_COUNT = {
+    # Only the oldest records are ever deleted, so the ids are contiguous: the whole history's
+    # count is the span of its kept ids, and a page starts `:offset` ids below the newest.
+    (False, False): f"SELECT coalesce({_NEWEST} - max((SELECT min(id) FROM history) - 1, {_NEWEST} - :keep), 0)",
+    **{key: f"SELECT count(*) FROM history WHERE {where} AND {_KEPT}" for key, where in _RULE_FILTERS.items()},
+}
+HISTORY_PAGE = {
+    (False, False): f"WHERE id <= {_NEWEST} - :offset AND {_KEPT} ORDER BY id DESC LIMIT :limit",
+    **{
+        key: f"WHERE {where} AND {_KEPT} ORDER BY id DESC LIMIT :limit OFFSET :offset"
+        for key, where in _RULE_FILTERS.items()
+    },
 }
 HISTORY_COLUMNS = (
     "id, time_ms, source, request_id, forward_number, before_link_id, before_entities, after_link_id, after_entities"
@@ -417,15 +430,12 @@ class Repository:
         """`(total, changes)`: how many records match, and one page of them as Change values,
         newest first; `number` and `link_id` keep the records of that rule, or that link_id
         before or after."""
-        where = HISTORY_WHERE[number is not None, link_id is not None]
+        which = number is not None, link_id is not None
         values = {"number": number, "link_id": link_id, "keep": self.history_limit}
         values.update(limit=limit, offset=min((page_number - 1) * limit, INT64_MAX))
         with self._transaction("DEFERRED") as db:  # the count and the page from one snapshot
-            total = db.execute(f"SELECT count(*) FROM history WHERE {where}", values).fetchone()[0]
-            rows = db.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history WHERE {where} ORDER BY id DESC LIMIT :limit OFFSET :offset",
-                values,
-            ).fetchall()
+            total = db.execute(HISTORY_COUNT[which], values).fetchone()[0]
+            rows = db.execute(f"SELECT {HISTORY_COLUMNS} FROM history {HISTORY_PAGE[which]}", values).fetchall()
         return total, [Change(*row) for row in rows]
 
     # -- tokens ------------------------------------------------------------------------------

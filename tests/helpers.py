@@ -7,6 +7,23 @@ import math
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # what a client sends as the factory password
 INT64_MAX = 2**63 - 1
 LINK_ITEMS = "/api/v1/forward/items/link"
+# Paths of /api/v1/forward/item/<forward_number> that are not an integer in range (contract 5.2).
+BAD_FORWARD_UIDS = [
+    "abc",
+    "0",
+    "-1",
+    "1.5",
+    str(INT64_MAX + 1),
+    str(2**64),
+    "\u0661\u0660\u0661",
+    "%D9%A1",
+    "+5",
+    "%205",
+    "5%0A",
+    "1e3",
+    "0x10",
+    "101abc",
+]
 
 
 def basic(username, password):

@@ -12,6 +12,14 @@ from . import config, credentials, requestlog
 from .repository import Repository
 
 
+class _JsonFlask(Flask):
+    def make_default_options_response(self):
+        # OPTIONS answers JSON too, with the methods of the path, and needs no authentication.
+        response = self.json.response({})
+        response.allow.update(super().make_default_options_response().allow)
+        return response
+
+
 class UnusableDatabase(Exception):
     """The database file is damaged, unreadable or read-only: the service does not start on it."""
 
@@ -19,7 +27,7 @@ class UnusableDatabase(Exception):
 def create_app(test_config=None):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
     or `test_config` instead of the environment. Raises UnusableDatabase."""
-    app = Flask(__name__)
+    app = _JsonFlask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # docs/api.md fixes the order of every key

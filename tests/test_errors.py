@@ -38,6 +38,33 @@ def test_method_not_allowed(client, auth, method, path, allowed):
     assert set(response.headers["Allow"].split(", ")) == allowed
 
 
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        ("/api/info", {"GET", "HEAD", "OPTIONS"}),
+        ("/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
+        (LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
+        ("/api/v1/forward/item/101", {"OPTIONS", "POST"}),
+    ],
+)
+def test_options_answers_json_with_allow_and_no_login(client, path, allowed):
+    response = client.options(path)
+    assert_json(response, 200, {})
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+def test_options_on_an_unknown_path_is_not_found(client):
+    assert_error(client.options("/api/v1/nope"), 404, "Not found")
+
+
+@pytest.mark.parametrize("path", ["//api/info", "/api//info", "/api/v1/forward//items", f"{LINK_ITEMS}//"])
+def test_doubled_slashes_are_unknown_paths_not_redirects(client, auth, path):
+    # PATH_INFO itself: the test client would read a leading `//` as the start of a host.
+    response = client.get(environ_overrides={"PATH_INFO": path}, headers=auth)
+    assert_error(response, 404, "Not found")
+    assert "Location" not in response.headers
+
+
 def padded(body, size):
     """`body` as JSON text of exactly `size` bytes (JSON whitespace is free)."""
     text = json.dumps(body).encode()

@@ -5,7 +5,7 @@
 For each size, a `POST /api/v1/forward/items/link` of that many items (three entries each, every
 kind of pattern) goes through the Flask app in this process, authenticated with a login token,
 against a floor run on the same body: `json.loads`, the five patterns on every entry
-(forwarding.patterns), and one SQLite transaction writing the same rows with the service's
+(forwarding.limits), and one SQLite transaction writing the same rows with the service's
 schema and pragmas (WAL, synchronous=FULL). Both keep their database connection open between
 runs, as a uWSGI worker does.
 

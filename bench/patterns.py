@@ -5,7 +5,7 @@ works hard before it fails); each is timed at growing lengths against the same r
 service uses, with no length bound. Printed: nanoseconds per character, the ratio to the
 floor (an all-digits near-miss of the same length, the cheapest pass), and the growth from the
 shortest to the longest length divided by the growth of the length (1.0 is linear). Last, the
-service's own check, which refuses entries over patterns.MAX_LENGTH before the regex runs.
+service's own check, which refuses entries over limits.MAX_ENTRY_LENGTH before the regex runs.
 
     .venv/bin/python -m bench.patterns [--smoke]
 
@@ -15,7 +15,7 @@ service's own check, which refuses entries over patterns.MAX_LENGTH before the r
 import argparse
 import time
 
-from forwarding.limits import ANY_PATTERN, MAX_LENGTH, is_forward_entity
+from forwarding.limits import ANY_PATTERN, MAX_ENTRY_LENGTH, is_forward_entity
 
 LENGTHS = (1_000, 10_000, 100_000, 1_000_000)
 
@@ -61,11 +61,11 @@ def main():
         print(f"{name:32}{cells}   {per_char[-1] / per_char[0]:8.1f}")
     worst = entry("sip:a@", "a.", "", lengths[-1])
     print(
-        f"\nThe service's check, bound {MAX_LENGTH} characters: an entry of {len(worst):,} characters is refused "
+        f"\nThe service's check, bound {MAX_ENTRY_LENGTH} characters: an entry of {len(worst):,} characters is refused "
         f"in {seconds(is_forward_entity, worst) * 1e6:.1f} us; the regex alone took "
         f"{seconds(ANY_PATTERN.fullmatch, worst) * 1e3:.1f} ms."
     )
-    bounded = entry("sip:a@", "a.", "", MAX_LENGTH)
+    bounded = entry("sip:a@", "a.", "", MAX_ENTRY_LENGTH)
     print(f"At the bound, the slowest case above takes {seconds(is_forward_entity, bounded) * 1e6:.1f} us.")
 
 

@@ -8,7 +8,7 @@ from contextlib import closing
 
 from flask import Flask
 
-from . import config, credentials, requestlog
+from . import config, credentials, errors, requestlog
 from .repository import Repository
 
 
@@ -16,7 +16,7 @@ class _JsonFlask(Flask):
     def make_default_options_response(self):
         # OPTIONS answers JSON too, with the methods of the path, and needs no authentication.
         response = self.json.response({})
-        response.allow.update(super().make_default_options_response().allow)
+        response.headers["Allow"] = errors.allow(super().make_default_options_response().allow)
         return response
 
 

@@ -35,7 +35,7 @@ def test_not_found(client, auth, path):
 def test_method_not_allowed(client, auth, method, path, allowed):
     response = client.open(path, method=method, headers=auth, data="{}")
     assert_error(response, 405, "Method not allowed")
-    assert set(response.headers["Allow"].split(", ")) == allowed
+    assert response.headers["Allow"] == ", ".join(sorted(allowed))
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_method_not_allowed(client, auth, method, path, allowed):
 def test_options_answers_json_with_allow_and_no_login(client, path, allowed):
     response = client.options(path)
     assert_json(response, 200, {})
-    assert set(response.headers["Allow"].split(", ")) == allowed
+    assert response.headers["Allow"] == ", ".join(sorted(allowed))
 
 
 def test_options_on_an_unknown_path_is_not_found(client):

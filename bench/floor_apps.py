@@ -1,4 +1,4 @@
-"""Bench-only WSGI apps that bench/http.py serves with the service's uWSGI settings, as floors.
+"""Bench-only WSGI apps that bench/http_load.py serves with the service's uWSGI settings, as floors.
 
 For the list page, a constant answer: the bytes of the file named by BENCH_CONSTANT_BODY.
 - `app`: the least a WSGI app can do;
@@ -59,7 +59,7 @@ def constant(path):
 flask_commit_app = Flask(__name__)
 
 
-@flask_commit_app.get("/api/info")  # what bench/http.py asks to see that the server is up
+@flask_commit_app.get("/api/info")  # what bench/http_load.py asks to see that the server is up
 def info():
     return {}
 

@@ -6,10 +6,12 @@ then 100,000 rules (then 100,000 again with 8 entries each instead of 3), and ti
 through the WSGI app in-process, at `limit=100` as real clients page. The floor is the first
 page, measured in the same run: the target is the last page within 5x of it.
 
-    .venv/bin/python -m bench.list_scale
+    .venv/bin/python -m bench.list_scale [--smoke]
+
+`--smoke` times each page once at the smallest size, to show that the benchmark still works.
 """
 
-import hashlib
+import argparse
 import json
 import logging
 import os
@@ -21,8 +23,10 @@ from contextlib import closing
 from forwarding import create_app, repository
 from forwarding.repository import Repository
 
-# (rules, entries per rule): the sizes of the issue with three entries, as a Link push has them,
-# then the largest again with the panel's limit of 8, to show that a row's width does not matter.
+from .wsgi_calls import bearer
+
+# (rules, entries per rule): three entries, as a Link push has them, then the largest again with
+# the panel's limit of 8, to show that a row's width does not matter.
 CASES = ((1_000, 3), (10_000, 3), (100_000, 3), (100_000, 8))
 LIMIT = 100
 RUNS = 9
@@ -57,14 +61,14 @@ def get(client, headers, url):
     return elapsed_ms, response.get_json()
 
 
-def first_and_last_ms(client, headers, path):
+def first_and_last_ms(client, headers, path, runs):
     """Median latency of the first and of the last page, timed in turns so both see the same load."""
     first_url = f"{path}?limit={LIMIT}&page_number=1"
     last_page = get(client, headers, first_url)[1]["list_option"]["pagination"]["total_pages"]
     last_url = f"{path}?limit={LIMIT}&page_number={last_page}"
     assert get(client, headers, last_url)[1]["list_items"], "the last page came back empty"
     firsts, lasts = [], []
-    for _ in range(RUNS):
+    for _ in range(runs):
         firsts.append(get(client, headers, first_url)[0])
         lasts.append(get(client, headers, last_url)[0])
     return statistics.median(firsts), statistics.median(lasts)
@@ -85,24 +89,24 @@ def print_plans(path):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="one run of the smallest size: does it still work?")
+    args = parser.parse_args()
+    cases, runs = (CASES[:1], 1) if args.smoke else (CASES, RUNS)
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "bench.db")
         logging.disable(logging.WARNING)  # the factory-password warning would cut into the table
         app = create_app({"DATABASE": path})
         client = app.test_client()
-        password = hashlib.md5(b"123456").hexdigest()  # the factory account, as a client logs in
-        token = client.get("/api/v1/login", query_string={"username": "admin", "password": password}).get_json()[
-            "token"
-        ]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bearer(app)
 
-        print(f"limit={LIMIT}, median of {RUNS} runs, in-process WSGI; target: last page within {TARGET:g}x the first")
+        print(f"limit={LIMIT}, median of {runs} runs, in-process WSGI; target: last page within {TARGET:g}x the first")
         print(f"{'rules':>8} {'entries':>7}  {'list':<12} {'first ms':>9} {'last ms':>9} {'last/first':>10}")
         worst = 0.0
-        for rules, entries in CASES:
+        for rules, entries in cases:
             fill(path, rules, entries)
             for name, list_path in LISTS.items():
-                first_ms, last_ms = first_and_last_ms(client, headers, list_path)
+                first_ms, last_ms = first_and_last_ms(client, headers, list_path, runs)
                 ratio = last_ms / first_ms
                 worst = max(worst, ratio)
                 print(f"{rules:>8,} {entries:>7}  {name:<12} {first_ms:>9.2f} {last_ms:>9.2f} {ratio:>9.2f}x")

@@ -8,8 +8,16 @@ from contextlib import closing
 
 from flask import Flask
 
-from . import config, credentials, requestlog
+from . import config, credentials, errors, requestlog
 from .repository import Repository
+
+
+class _JsonFlask(Flask):
+    def make_default_options_response(self):
+        # OPTIONS answers JSON too, with the methods of the path, and needs no authentication.
+        response = self.json.response({})
+        response.headers["Allow"] = errors.allow(super().make_default_options_response().allow)
+        return response
 
 
 class UnusableDatabase(Exception):
@@ -19,7 +27,7 @@ class UnusableDatabase(Exception):
 def create_app(test_config=None):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
     or `test_config` instead of the environment. Raises UnusableDatabase."""
-    app = Flask(__name__)
+    app = _JsonFlask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # docs/api.md fixes the order of every key

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound
 
 from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
@@ -14,6 +15,13 @@ from .repository import Outcome
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
+
+
+@bp.before_app_request
+def refuse_doubled_slashes():
+    # Werkzeug would redirect `/a//b` to `/a/b` and answer `//a` as `/a`: such a path is unknown.
+    if "//" in request.environ.get("PATH_INFO", ""):
+        raise NotFound()
 
 
 def _reject_constant(name):

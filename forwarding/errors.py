@@ -24,6 +24,12 @@ class ApiError(Exception):
         self.status = status
 
 
+def allow(methods):
+    """The `Allow` header's value, sorted: Werkzeug keeps the methods in a set, whose order changes
+    from one process to the next."""
+    return ", ".join(sorted(methods))
+
+
 def error_response(message, status, headers=None):
     return {"error": message}, status, headers or {}
 
@@ -39,7 +45,7 @@ def register(bp):
         if message is None:
             message = messages.INTERNAL if error.code >= 500 else error.name
         # A 405 says which methods would do.
-        headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+        headers = {"Allow": allow(error.valid_methods)} if getattr(error, "valid_methods", None) else None
         return error_response(message, error.code, headers)
 
     @bp.app_errorhandler(Exception)

@@ -35,7 +35,34 @@ def test_not_found(client, auth, path):
 def test_method_not_allowed(client, auth, method, path, allowed):
     response = client.open(path, method=method, headers=auth, data="{}")
     assert_error(response, 405, "Method not allowed")
-    assert set(response.headers["Allow"].split(", ")) == allowed
+    assert response.headers["Allow"] == ", ".join(sorted(allowed))
+
+
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        ("/api/info", {"GET", "HEAD", "OPTIONS"}),
+        ("/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
+        (LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
+        ("/api/v1/forward/item/101", {"GET", "HEAD", "OPTIONS", "POST"}),  # GET: the look-up of 7.1
+    ],
+)
+def test_options_answers_json_with_allow_and_no_login(client, path, allowed):
+    response = client.options(path)
+    assert_json(response, 200, {})
+    assert response.headers["Allow"] == ", ".join(sorted(allowed))
+
+
+def test_options_on_an_unknown_path_is_not_found(client):
+    assert_error(client.options("/api/v1/nope"), 404, "Not found")
+
+
+@pytest.mark.parametrize("path", ["//api/info", "/api//info", "/api/v1/forward//items", f"{LINK_ITEMS}//"])
+def test_doubled_slashes_are_unknown_paths_not_redirects(client, auth, path):
+    # PATH_INFO itself: the test client would read a leading `//` as the start of a host.
+    response = client.get(environ_overrides={"PATH_INFO": path}, headers=auth)
+    assert_error(response, 404, "Not found")
+    assert "Location" not in response.headers
 
 
 def padded(body, size):

@@ -7,6 +7,7 @@ their turns through a lock file beside the database (writelock.py).
 """
 
 import json
+import os
 import sqlite3
 import time
 import weakref
@@ -18,6 +19,8 @@ from .writelock import WriteLock
 INT64_MAX = 2**63 - 1
 
 SCHEMA_VERSION = 1
+
+DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
 
@@ -108,6 +111,14 @@ def _close(connection, write_lock):
     write_lock.close()
 
 
+def _create_private(path):
+    # SQLite would create a missing file 0644 less the umask, readable by every local user; its
+    # -wal and -shm take the file's mode whatever the umask, and the lock file follows it too.
+    # A file already there is left as it is; one that cannot be made, SQLite then says why.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, DATABASE_MODE))
+
+
 class Repository:
     def __init__(self, connection, write_lock, busy_timeout):
         self.db = connection
@@ -120,6 +131,7 @@ class Repository:
 
     @classmethod
     def connect(cls, path, busy_timeout_ms=30000):
+        _create_private(path)
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")

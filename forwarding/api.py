@@ -104,6 +104,14 @@ def openapi_document():
     return openapi.document(current_app)  # no authentication: integrators generate clients from it
 
 
+@bp.after_request
+def _login_never_stored(response):
+    # The login's answer holds a token, or tells whether a password was right: no cache keeps it.
+    if request.endpoint == "api.login":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/api/v1/login")
 def login():
     username, password = request.args.get("username"), request.args.get("password")

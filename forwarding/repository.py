@@ -50,6 +50,11 @@ SCHEMA = (
         window_start REAL NOT NULL,
         blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS address_failures (
+        address TEXT PRIMARY KEY,            -- the client's address (throttle.py)
+        failures INTEGER NOT NULL,           -- failed password checks since window_start
+        window_start REAL NOT NULL
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -324,6 +329,28 @@ class Repository:
     def clear_login_failures(self, key):
         with self._transaction() as db:
             db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    def rationed_until(self, address, now, max_failures, window_seconds):
+        """When the window of `address` ends, if it has `max_failures` failures in it by `now`; else None."""
+        row = self.db.execute(
+            "SELECT window_start + :window FROM address_failures"
+            " WHERE address = :address AND failures >= :max_failures AND window_start + :window > :now",
+            {"window": window_seconds, "address": address, "max_failures": max_failures, "now": now},
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def add_address_failure(self, address, now, max_failures, window_seconds):
+        """Count a failed password check from `address` in its window, which starts at its first
+        failure; when it is the `max_failures`th, the time the window ends, else None. Windows
+        that have ended are dropped first."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM address_failures WHERE window_start <= ?", (now - window_seconds,))
+            failures, window_start = db.execute(
+                "INSERT INTO address_failures (address, failures, window_start) VALUES (?, 1, ?)"
+                " ON CONFLICT (address) DO UPDATE SET failures = failures + 1 RETURNING failures, window_start",
+                (address, now),
+            ).fetchone()
+            return window_start + window_seconds if failures == max_failures else None
 
     # -- the account and the settings ----------------------------------------------------------
 

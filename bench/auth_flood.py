@@ -108,7 +108,9 @@ def main():
         "flood_answers": dict(sorted(statuses.items())),
         "server_cpu_s": round(cpu, 1),
     }
-    print(f"{args.threads} threads of Basic with fresh usernames for {seconds:g} s; /api/info every {PAUSE * 1000:g} ms")
+    print(
+        f"{args.threads} threads of Basic with fresh usernames for {seconds:g} s; /api/info every {PAUSE * 1000:g} ms"
+    )
     print(f"  idle:    median {idle_ms:7.2f} ms over {len(idle)} requests")
     print(f"  flooded: median {flooded_ms:7.2f} ms over {len(flooded)} requests ({figures['ratio']}x idle)")
     print(f"  flood:   {sum(statuses.values())} answers {figures['flood_answers']}, server CPU {cpu:.1f} s")

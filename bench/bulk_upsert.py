@@ -121,36 +121,36 @@ def floor(body, db):
 
 
 def _databases(body, case):
-    """The service, and a connection to the floor's database beside it; for `updated`, both hold the rules."""
+    """The service, and a repository on the floor's database beside it (whose connection lives as
+    long as it does); for `updated`, both hold the rules."""
     service = Service()
     floor_repo = Repository.connect(os.path.join(service.directory, "floor.db"))
     floor_repo.initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
-    floor_db = floor_repo.db
     if case == "updated":
         service.push(body, "created")
-        floor(body, floor_db)
-    return service, floor_db
+        floor(body, floor_repo.db)
+    return service, floor_repo
 
 
 def measure(body, case, runs):
     """`(service ms, floor ms)` of each run; for `created`, each run on fresh databases."""
     pairs = []
-    service, floor_db = _databases(body, case)
+    service, floor_repo = _databases(body, case)
     try:
         for run in range(runs):
             if run and case == "created":
-                floor_db.close()
+                floor_repo.close()
                 service.close()
-                service, floor_db = _databases(body, case)
+                service, floor_repo = _databases(body, case)
             # Alternate which goes first, so that neither always meets a cold or a busy machine.
             if run % 2:
-                floor_ms = floor(body, floor_db)
+                floor_ms = floor(body, floor_repo.db)
             service_ms = service.push(body, case)
             if not run % 2:
-                floor_ms = floor(body, floor_db)
+                floor_ms = floor(body, floor_repo.db)
             pairs.append((service_ms, floor_ms))
     finally:
-        floor_db.close()
+        floor_repo.close()
         service.close()
     return pairs
 

@@ -68,6 +68,7 @@ CASES = {
         lambda size: b'{"list_items":[],"ignored":{' + b",".join(b'"%x":0' % n for n in range(size // 11)) + b"}}",
     ),
     "100000 ids": (DELETE, lambda size: json.dumps({"uid_items": list(range(1, _full(size, 100_000) + 1))}).encode()),
+    "100000 ones": (DELETE, lambda size: b'{"uid_items":[' + b",".join([b"1"] * _full(size, 100_000)) + b"]}"),
     "push 10000 items": (PUSH, lambda size: make_body(_full(size, 10_000))),
     "push 100000 items": (PUSH, lambda size: make_body(_full(size, 100_000))),
 }

@@ -28,7 +28,7 @@ import tempfile
 
 from forwarding import create_app
 
-from .bulk_upsert import make_body
+from .bulk_upsert import make_body, status_kib
 from .wsgi_calls import bearer, call, environ_for
 
 MiB = 2**20
@@ -74,14 +74,6 @@ CASES = {
 }
 
 
-def _status_kib(name):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    raise LookupError(name)
-
-
 def measure_here(case, size):
     """`(status, answer bytes, body bytes, peak growth bytes, high-water mark bytes)` of one
     request of `case`, in this process, after the same request made small."""
@@ -95,9 +87,9 @@ def measure_here(case, size):
             gc.collect()
             with open("/proc/self/clear_refs", "w") as clear_refs:
                 clear_refs.write("5")  # resets VmHWM to the current resident set
-            before = _status_kib("VmRSS")
+            before = status_kib("VmRSS")
             status, answer = call(app, environ)
-            peak = _status_kib("VmHWM")
+            peak = status_kib("VmHWM")
             answer_size = len(answer)
             del answer, environ
         return status, answer_size, len(body), (peak - before) * 1024, peak * 1024

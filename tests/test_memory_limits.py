@@ -2,8 +2,6 @@
 body whose parse could take more than a request's share of memory, are answered 413 before
 any work, and change nothing. (The peaks themselves are measured by bench/memory.py.)"""
 
-import json
-
 import pytest
 from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 

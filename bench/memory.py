@@ -71,6 +71,19 @@ CASES = {
     "100000 ones": (DELETE, lambda size: b'{"uid_items":[' + b",".join([b"1"] * _full(size, 100_000)) + b"]}"),
     "push 10000 items": (PUSH, lambda size: make_body(_full(size, 10_000))),
     "push 100000 items": (PUSH, lambda size: make_body(_full(size, 100_000))),
+    "list 1000 longest": (("GET", "/api/v1/forward/items/link?limit=1000"), lambda size: b""),
+}
+
+# The longest entry the service takes, eight of them in each of the rules a list page can hold.
+_LONGEST = "sip:" + "u" * 493 + "@sip.bas-ip.com"
+SEEDS = {
+    "list 1000 longest": json.dumps(
+        {
+            "list_items": [
+                {"link_id": n, "forward_number": n, "forward_entity_list": [_LONGEST] * 8} for n in range(1, 1001)
+            ]
+        }
+    ).encode(),
 }
 
 
@@ -82,6 +95,9 @@ def measure_here(case, size):
     try:
         app = create_app({"DATABASE": os.path.join(directory, "forwarding.db")})
         headers = bearer(app)
+        if case in SEEDS:
+            seed = environ_for(PUSH[1], method=PUSH[0], data=SEEDS[case], headers=headers)
+            assert call(app, seed)[0] == 200
         for body in (make(WARM_SIZE), make(size)):
             environ = environ_for(path, method=method, data=body, content_type="application/json", headers=headers)
             gc.collect()

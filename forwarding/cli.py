@@ -41,7 +41,7 @@ def set_password(username, password):
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file (replaced whole, only when done) instead of stdout.",
+    help="Write to this file (replaced whole, only when done; not a symbolic link) instead of stdout.",
 )
 @with_appcontext
 def export(output):

@@ -187,9 +187,16 @@ def fail_with_fresh_usernames(client, count, address="127.0.0.1", first=0):
             assert_wrong_login(login(client, username=f"guess{number}", password=WRONG_MD5, address=address))
 
 
+def seen(response):
+    """What a client sees of an answer, the headers that tell a wrong password too."""
+    return response.status_code, response.get_data(), response.headers.get("WWW-Authenticate")
+
+
 def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app, repo, checks, clock, caplog):
     client, start = rationed_app.test_client(), clock.now
-    fail_with_fresh_usernames(client, 4)
+    wrong_basic = seen(client.get(ITEMS, headers=basic("admin", "wrong")))
+    wrong_login = seen(login(client, password=WRONG_MD5))
+    fail_with_fresh_usernames(client, 2, first=2)
     clock.advance(10)
     fail_with_fresh_usernames(client, 1, first=4)
     assert len(checks) == 5
@@ -200,7 +207,8 @@ def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app,
     ) in caplog.text
     # From there on no password is checked from that address, the right one neither, whatever the
     # username; the answers are those of a wrong password.
-    assert_wrong_login(login(client))
+    assert seen(login(client)) == wrong_login
+    assert seen(client.get(ITEMS, headers=basic("admin", "123456"))) == wrong_basic
     assert_error(client.get(ITEMS, headers=basic("admin", "123456")), 401, "Log In")
     fail_with_fresh_usernames(client, 3, first=5)
     assert len(checks) == 5

@@ -10,6 +10,7 @@ from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
 from .db import get_repo
 from .errors import ApiError
+from .limits import MAX_LIST_ELEMENTS, MEMORY_BESIDES_BODY, MEMORY_PER_BODY_BYTE
 from .repository import Outcome
 
 bp = Blueprint("api", __name__)
@@ -39,11 +40,37 @@ def _parse(text, **hooks):
     return json.loads(text, parse_constant=_reject_constant, **hooks)
 
 
-def read_json():
-    """The request body as a JSON object, whatever the Content-Type says; else `Wrong JSON body`."""
+# Most bytes one JSON value takes once parsed (a member of an object with a key of its own, an
+# empty object), and per byte of body for the body and its text: the bound of a parse (below).
+_BYTES_PER_VALUE = 200
+_BYTES_PER_BODY_BYTE = 2
+
+
+def _parse_may_outgrow(data):
+    """True when parsing `data` could take more memory than a request of its size may.
+
+    Every value but the first of a list or an object follows a comma, and every list or object
+    opens with a bracket: counted in one pass over the bytes (strings' own count too, so the
+    count is never short), it bounds how many values the parse makes.
+    """
+    values = len(data) - len(data.translate(None, b",[{"))
+    most = _BYTES_PER_VALUE * values + _BYTES_PER_BODY_BYTE * len(data)
+    return most > MEMORY_PER_BODY_BYTE * len(data) + MEMORY_BESIDES_BODY
+
+
+def read_json(list_name=None):
+    """The request body as a JSON object, whatever the Content-Type says; else `Wrong JSON body`.
+
+    `Request body too large` (413) for a body whose parse could outgrow the request's memory, or
+    whose list `list_name` has more than MAX_LIST_ELEMENTS elements.
+    """
+    data = request.get_data(cache=False)
+    if _parse_may_outgrow(data):
+        raise ApiError(messages.TOO_LARGE, 413)
     try:
         # Strict UTF-8: no byte-order mark, no lone surrogates.
-        text = request.get_data(cache=False).decode("utf-8")
+        text = data.decode("utf-8")
+        del data
         try:
             body = _parse(text)
         except ValueError:
@@ -54,6 +81,8 @@ def read_json():
         raise ApiError(messages.WRONG_JSON) from None
     if not isinstance(body, dict):
         raise ApiError(messages.WRONG_JSON)
+    if type(body.get(list_name)) is list and len(body[list_name]) > MAX_LIST_ELEMENTS:
+        raise ApiError(messages.TOO_LARGE, 413)
     return body
 
 
@@ -66,12 +95,14 @@ def validated(schema, data):
 
 
 def _results(key, ids, outcomes):
-    return {
-        "result": [
-            {key: id_, "success": outcome is not Outcome.NOT_FOUND, "extended_info": messages.EXTENDED_INFO[outcome]}
-            for id_, outcome in zip(ids, outcomes)
-        ]
-    }
+    # Written as text, as Flask would encode it: a dict for each of up to 100,000 entries took
+    # several times the answer's size. The ids are integers and the outcomes plain words.
+    entries = ",".join(
+        f'{{"{key}":{id_},"success":{"false" if outcome is Outcome.NOT_FOUND else "true"},'
+        f'"extended_info":"{messages.EXTENDED_INFO[outcome]}"}}'
+        for id_, outcome in zip(ids, outcomes)
+    )
+    return current_app.response_class(f'{{"result":[{entries}]}}\n', mimetype="application/json")
 
 
 def _listed(query, **which):
@@ -100,6 +131,14 @@ def openapi_document():
     return openapi.document(current_app)  # no authentication: integrators generate clients from it
 
 
+@bp.after_request
+def _login_never_stored(response):
+    # The login's answer holds a token, or tells whether a password was right: no cache keeps it.
+    if request.endpoint == "api.login":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/api/v1/login")
 def login():
     username, password = request.args.get("username"), request.args.get("password")
@@ -114,7 +153,7 @@ def login():
 @bp.post("/api/v1/forward/items/link")
 @auth.login_required
 def push_link_items():
-    items = validated(schemas.link_items, read_json())["list_items"]
+    items = validated(schemas.link_items, read_json("list_items"))["list_items"]
     outcomes = get_repo().apply_link_items(items)
     return _results("link_id", [link_id for link_id, _, _ in items], outcomes)
 
@@ -144,12 +183,12 @@ def list_link_items():
 @bp.delete("/api/v1/forward/items")
 @auth.login_required
 def delete_items():
-    ids = validated(schemas.uid_items, read_json())["uid_items"]
+    ids = validated(schemas.uid_items, read_json("uid_items"))["uid_items"]
     return _results("uid", ids, get_repo().delete_rules(ids))
 
 
 @bp.delete("/api/v1/forward/items/link")
 @auth.login_required
 def delete_link_items():
-    ids = validated(schemas.link_ids, read_json())["link_ids"]
+    ids = validated(schemas.link_ids, read_json("link_ids"))["link_ids"]
     return _results("link_id", ids, get_repo().delete_linked_rules(ids))

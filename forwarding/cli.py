@@ -3,7 +3,10 @@
 Each works on the database of the settings in force (`FORWARDING_*`), like the service itself.
 """
 
+import contextlib
 import json
+import os
+import tempfile
 from collections import Counter
 
 import click
@@ -38,7 +41,7 @@ def set_password(username, password):
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write to this file (replaced whole, only when done) instead of stdout.",
+    help="Write to this file (replaced whole, only when done; not a symbolic link) instead of stdout.",
 )
 @with_appcontext
 def export(output):
@@ -48,10 +51,32 @@ def export(output):
     "forward_entity_list": ["101"]}, ...]}, one item a line in forward_number order, without
     `link_id` for a rule that has none. `forwarding import` reads it back.
     """
-    with click.open_file(output or "-", "w", atomic=bool(output)) as out:
+    with click.open_file("-", "w") if output is None else _replacing(output) as out:
         count = rulefile.write(get_repo().each_rule(), out)
     if output:
         click.echo(f"Exported {_rules(count)} to {output}.")
+
+
+@contextlib.contextmanager
+def _replacing(path):
+    """A new file that replaces the one at `path` once written whole, or is removed on failure.
+
+    Never through a symbolic link at `path` (run as root, an export would overwrite whatever
+    another user's link points at): refused. The new file is made beside it and renamed over
+    it, which replaces the name itself; it keeps the mode of the file it replaces.
+    """
+    if os.path.islink(path):
+        raise click.ClickException(f"{path} is a symbolic link: not writing through it")
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.")
+    try:
+        with open(fd, "w") as out:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(fd, os.lstat(path).st_mode & 0o7777)
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 @click.command("import")

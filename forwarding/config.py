@@ -22,6 +22,11 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 10,
     "LOGIN_WINDOW_SECONDS": 900,
     "LOGIN_BLOCK_SECONDS": 900,
+    # After this many failed password checks from one address, whatever the usernames, within
+    # LOGIN_ADDRESS_WINDOW_SECONDS, its password checks are refused unchecked until the window
+    # ends: each costs a slow hash, and fresh usernames would never meet the block above.
+    "LOGIN_ADDRESS_MAX_FAILURES": 30,
+    "LOGIN_ADDRESS_WINDOW_SECONDS": 300,
     # Empty: a serial is made on first start and kept in the database.
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",

@@ -8,15 +8,18 @@ their turns through a lock file beside the database (writelock.py).
 
 import enum
 import json
+import os
 import sqlite3
 import time
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .limits import INT64_MAX
 from .writelock import WriteLock
 
 SCHEMA_VERSION = 1
+
+DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
 
@@ -45,6 +48,11 @@ SCHEMA = (
         failures INTEGER NOT NULL,           -- failed attempts since window_start
         window_start REAL NOT NULL,
         blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS address_failures (
+        address TEXT PRIMARY KEY,            -- the client's address (throttle.py)
+        failures INTEGER NOT NULL,           -- failed password checks since window_start
+        window_start REAL NOT NULL
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
@@ -114,6 +122,14 @@ def _close(connection, write_lock):
     write_lock.close()
 
 
+def _create_private(path):
+    # SQLite would create a missing file 0644 less the umask, readable by every local user; its
+    # -wal and -shm take the file's mode whatever the umask, and the lock file follows it too.
+    # A file already there is left as it is; one that cannot be made, SQLite then says why.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, DATABASE_MODE))
+
+
 class Repository:
     def __init__(self, connection, write_lock, busy_timeout):
         self.db = connection
@@ -126,6 +142,7 @@ class Repository:
 
     @classmethod
     def connect(cls, path, busy_timeout_ms=30000):
+        _create_private(path)
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
@@ -315,6 +332,28 @@ class Repository:
     def clear_login_failures(self, key):
         with self._transaction() as db:
             db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    def rationed_until(self, address, now, max_failures, window_seconds):
+        """When the window of `address` ends, if it has `max_failures` failures in it by `now`; else None."""
+        row = self.db.execute(
+            "SELECT window_start + :window FROM address_failures"
+            " WHERE address = :address AND failures >= :max_failures AND window_start + :window > :now",
+            {"window": window_seconds, "address": address, "max_failures": max_failures, "now": now},
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def add_address_failure(self, address, now, max_failures, window_seconds):
+        """Count a failed password check from `address` in its window, which starts at its first
+        failure; when it is the `max_failures`th, the time the window ends, else None. Windows
+        that have ended are dropped first."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM address_failures WHERE window_start <= ?", (now - window_seconds,))
+            failures, window_start = db.execute(
+                "INSERT INTO address_failures (address, failures, window_start) VALUES (?, 1, ?)"
+                " ON CONFLICT (address) DO UPDATE SET failures = failures + 1 RETURNING failures, window_start",
+                (address, now),
+            ).fetchone()
+            return window_start + window_seconds if failures == max_failures else None
 
     # -- the account and the settings ----------------------------------------------------------
 

@@ -4,9 +4,12 @@ log. (Expired tokens refused and purged: test_auth.py.)"""
 import base64
 import hashlib
 import logging
+import sqlite3
+import time
+from contextlib import closing
 
 import pytest
-from helpers import MD5_123456, assert_error, basic
+from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, result
 from werkzeug.security import generate_password_hash
 
 from forwarding import credentials
@@ -152,3 +155,134 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     assert "for another username from 127.0.0.1 within" in caplog.text
     logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
     assert [secret for secret in secrets if secret in logged] == []
+
+
+# -- the slow hash rationed per address -----------------------------------------------------------
+
+
+def utc(timestamp):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def address_counts(repo):
+    return repo.db.execute("SELECT address, failures, window_start FROM address_failures ORDER BY address").fetchall()
+
+
+@pytest.fixture
+def rationed_app(make_app):
+    """An app that rations an address after 5 failed password checks within 60 s."""
+    return make_app(LOGIN_ADDRESS_MAX_FAILURES=5, LOGIN_ADDRESS_WINDOW_SECONDS=60)
+
+
+def fail_with_fresh_usernames(client, count, address="127.0.0.1", first=0):
+    """`count` failed password checks from `address`, each with a username never used before,
+    half logins, half Basic: a fresh username never meets the block of one username."""
+    for number in range(first, first + count):
+        if number % 2:
+            response = client.get(
+                ITEMS, headers=basic(f"guess{number}", "wrong"), environ_overrides={"REMOTE_ADDR": address}
+            )
+            assert_error(response, 401, "Log In")
+        else:
+            assert_wrong_login(login(client, username=f"guess{number}", password=WRONG_MD5, address=address))
+
+
+def seen(response):
+    """What a client sees of an answer, the headers that tell a wrong password too."""
+    return response.status_code, response.get_data(), response.headers.get("WWW-Authenticate")
+
+
+def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app, repo, checks, clock, caplog):
+    client, start = rationed_app.test_client(), clock.now
+    wrong_basic = seen(client.get(ITEMS, headers=basic("admin", "wrong")))
+    wrong_login = seen(login(client, password=WRONG_MD5))
+    fail_with_fresh_usernames(client, 2, first=2)
+    clock.advance(10)
+    fail_with_fresh_usernames(client, 1, first=4)
+    assert len(checks) == 5
+    assert address_counts(repo) == [("127.0.0.1", 5, start)]
+    assert (
+        "5 failed attempts from 127.0.0.1 within 60 s, whatever the usernames: its password checks are refused"
+        f" unchecked until {utc(start + 60)}"
+    ) in caplog.text
+    # From there on no password is checked from that address, the right one neither, whatever the
+    # username; the answers are those of a wrong password.
+    assert seen(login(client)) == wrong_login
+    assert seen(client.get(ITEMS, headers=basic("admin", "123456"))) == wrong_basic
+    assert_error(client.get(ITEMS, headers=basic("admin", "123456")), 401, "Log In")
+    fail_with_fresh_usernames(client, 3, first=5)
+    assert len(checks) == 5
+    assert address_counts(repo) == [("127.0.0.1", 5, start)]  # refused attempts do not count
+    assert (
+        f"attempt for username 'admin' from 127.0.0.1 refused unchecked: its address is rationed until"
+        f" {utc(start + 60)} (50 more s)"
+    ) in caplog.text
+    assert "attempt for another username from 127.0.0.1 refused unchecked: its address is rationed" in caplog.text
+    # Until the window ends.
+    clock.advance(49)
+    assert_wrong_login(login(client))
+    clock.advance(1)
+    assert login(client).status_code == 200
+    assert len(checks) == 6
+
+
+def test_rationing_is_for_one_address(rationed_app, repo, checks):
+    client = rationed_app.test_client()
+    fail_with_fresh_usernames(client, 5)
+    response = login(client, address="10.0.0.2")
+    assert response.status_code == 200
+    assert len(checks) == 6
+    fail_with_fresh_usernames(client, 1, address="10.0.0.2")
+    assert [(address, failures) for address, failures, _ in address_counts(repo)] == [("10.0.0.2", 1), ("127.0.0.1", 5)]
+
+
+def test_tokens_and_basic_verified_lately_keep_working_from_a_rationed_address(rationed_app, auth, checks):
+    client = rationed_app.test_client()
+    known = basic("admin", "123456")
+    assert client.get(ITEMS, headers=known).status_code == 200  # verified once: remembered a while
+    checked = len(checks)
+    fail_with_fresh_usernames(client, 5)
+    assert_wrong_login(login(client))
+    push = client.post(LINK_ITEMS, json={"list_items": [item(1, 101, "101")]}, headers=auth)
+    assert_json(push, 200, result((1, "created")))
+    push = client.post(LINK_ITEMS, json={"list_items": [item(2, 102, "102")]}, headers=known)
+    assert_json(push, 200, result((2, "created")))
+    assert len(checks) == checked + 5  # the five failures alone were checked
+
+
+def test_the_address_count_is_shared_by_every_worker(rationed_app, make_app, checks):
+    client = rationed_app.test_client()
+    other_worker = make_app(LOGIN_ADDRESS_MAX_FAILURES=5, LOGIN_ADDRESS_WINDOW_SECONDS=60).test_client()
+    fail_with_fresh_usernames(client, 3)
+    fail_with_fresh_usernames(other_worker, 2, first=3)
+    assert_wrong_login(login(client))
+    assert_wrong_login(login(other_worker))
+    assert len(checks) == 5
+
+
+def test_a_window_that_ended_starts_a_new_count(rationed_app, repo, clock):
+    client = rationed_app.test_client()
+    fail_with_fresh_usernames(client, 4)
+    clock.advance(60)
+    fail_with_fresh_usernames(client, 4, first=4)
+    assert address_counts(repo) == [("127.0.0.1", 4, clock.now)]
+    assert login(client).status_code == 200
+
+
+def test_rationing_waits_for_more_failures_by_default(client, app, checks):
+    max_failures = app.config["LOGIN_ADDRESS_MAX_FAILURES"]
+    assert (max_failures, app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]) == (30, 300)
+    fail_with_fresh_usernames(client, max_failures - 1)
+    assert login(client).status_code == 200
+    fail_with_fresh_usernames(client, 1, first=max_failures)
+    assert_wrong_login(login(client))
+    assert len(checks) == max_failures + 1
+
+
+def test_a_database_from_before_gets_the_count(db_path, make_app, checks):
+    with closing(sqlite3.connect(db_path)) as old:
+        old.execute("DROP TABLE address_failures")
+    client = make_app(LOGIN_ADDRESS_MAX_FAILURES=5).test_client()
+    fail_with_fresh_usernames(client, 5)
+    assert_wrong_login(login(client))
+    assert len(checks) == 5

@@ -88,6 +88,30 @@ def test_login_with_a_parameter_missing_or_empty(client, query):
     assert_error(client.get(LOGIN, query_string=query), 400, "Required parameters missed")
 
 
+@pytest.mark.parametrize(
+    "query, status, body",
+    [
+        ({"username": "admin", "password": MD5_123456}, 200, None),
+        ({"username": "admin", "password": "0" * 32}, 400, {"error": "Wrong login or password"}),
+        ({"username": "admin"}, 400, {"error": "Required parameters missed"}),
+    ],
+)
+def test_no_cache_keeps_the_login_answer(client, query, status, body):
+    # It holds a token, or tells whether a password was right.
+    response = client.get(LOGIN, query_string=query)
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    if body is not None:
+        assert_error(response, status, body["error"])
+    else:
+        assert list(response.get_json()) == ["token", "account_type"]
+
+
+def test_other_answers_say_nothing_of_caches(client, token):
+    assert "Cache-Control" not in client.get("/api/info").headers
+    assert "Cache-Control" not in protected_call(client, bearer(token)).headers
+
+
 @pytest.mark.parametrize("header", [basic("admin", "wrong"), bearer("not-a-token"), {"Authorization": "Basic !!!"}])
 def test_login_ignores_an_authorization_header(client, header):
     assert log_in(client, headers=header).status_code == 200

@@ -147,6 +147,8 @@ def test_config(runner, app, db_path):
             "FORWARDING_LOGIN_MAX_FAILURES=10\n"
             "FORWARDING_LOGIN_WINDOW_SECONDS=900\n"
             "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
+            "FORWARDING_LOGIN_ADDRESS_MAX_FAILURES=30\n"
+            "FORWARDING_LOGIN_ADDRESS_WINDOW_SECONDS=300\n"
             f"FORWARDING_DEVICE_SERIAL={app.config['DEVICE_SERIAL']}\n"
             "FORWARDING_DEVICE_MODEL=forwarding\n"
             "FORWARDING_FIRMWARE_VERSION=1.0.0\n"

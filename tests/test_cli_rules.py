@@ -1,10 +1,14 @@
 """The commands on the rules: `forwarding export`, `import` and `list`."""
 
 import json
+import os
 import pathlib
+import stat
 
 import pytest
 from helpers import stored_rules
+
+from forwarding import rulefile
 
 RULES = [
     {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},
@@ -246,3 +250,53 @@ def test_list_limit(runner, rules):
 def test_list_of_nothing(runner):
     result = runner.invoke(args=["list"])
     assert (result.exit_code, result.stdout) == (0, "No rules.\n")
+
+
+# -- export over what is there -------------------------------------------------------------------
+
+
+@pytest.fixture
+def exports(tmp_path):
+    """A directory of its own for the files exported (the test's database is in tmp_path)."""
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    return directory
+
+
+def test_export_refuses_a_symbolic_link_and_leaves_its_target(runner, rules, exports):
+    # Run as root, an export through a link planted by another user would overwrite any file.
+    target = exports / "target"
+    target.write_text("precious\n")
+    link = exports / "backup.json"
+    link.symlink_to(target)
+    result = runner.invoke(args=["export", "-o", str(link)])
+    assert (result.exit_code, result.output) == (1, f"Error: {link} is a symbolic link: not writing through it\n")
+    assert target.read_text() == "precious\n"
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json", "target"]
+
+
+def test_export_replaces_a_file_whole_keeping_its_mode(runner, rules, exports):
+    path = exports / "backup.json"
+    path.write_text("old\n")
+    path.chmod(0o640)
+    result = runner.invoke(args=["export", "-o", str(path)])
+    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules to {path}.\n")
+    assert path.read_text() == EXPORTED
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json"]
+
+
+def test_an_export_that_fails_leaves_the_file_as_it_was(runner, rules, exports, monkeypatch):
+    path = exports / "backup.json"
+    path.write_text("old\n")
+
+    def fail_half_way(rules, out):
+        out.write('{"version": 1, "items": [')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rulefile, "write", fail_half_way)
+    result = runner.invoke(args=["export", "-o", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, OSError)
+    assert path.read_text() == "old\n"
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json"]

@@ -6,10 +6,10 @@ import hashlib
 import logging
 
 import pytest
-from helpers import MD5_123456, assert_error, basic
 from werkzeug.security import generate_password_hash
 
 from forwarding import credentials
+from tests.helpers import MD5_123456, assert_error, basic
 
 ITEMS = "/api/v1/forward/items"
 WRONG_MD5 = "0" * 32

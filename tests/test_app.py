@@ -5,10 +5,10 @@ import threading
 from contextlib import closing
 
 import pytest
-from helpers import assert_error, assert_json, item, push, result
 
 from forwarding import config, create_app
 from forwarding.db import get_repo
+from tests.helpers import assert_error, assert_json, item, push, result
 
 
 def test_info(client):

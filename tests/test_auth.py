@@ -7,7 +7,8 @@ import pathlib
 import uuid
 
 import pytest
-from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
+
+from tests.helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
 
 LOGIN = "/api/v1/login"
 

@@ -7,9 +7,9 @@ import pathlib
 
 import pytest
 from click.testing import CliRunner
-from helpers import LINK_ITEMS, assert_error, basic
 
 from forwarding import cli
+from tests.helpers import LINK_ITEMS, assert_error, basic
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
 

@@ -4,7 +4,8 @@ import json
 import pathlib
 
 import pytest
-from helpers import stored_rules
+
+from tests.helpers import stored_rules
 
 RULES = [
     {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},

@@ -7,10 +7,10 @@ import sqlite3
 import types
 
 import pytest
-from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding import config
 from forwarding.repository import Repository
+from tests.helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 
 @pytest.mark.parametrize(

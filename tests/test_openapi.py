@@ -7,12 +7,12 @@ import tempfile
 import jsonschema_rs
 import pytest
 import schemathesis
-from helpers import MD5_123456
 from werkzeug.security import generate_password_hash
 
 from forwarding import create_app, openapi
 from forwarding.limits import is_forward_entity
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456
 
 # -- schemathesis --------------------------------------------------------------------------------
 # It makes its tests when this module is collected, so the app is made here, on a database of

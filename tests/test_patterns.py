@@ -3,9 +3,9 @@
 import re
 
 import pytest
-from helpers import assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding.limits import PATTERNS, is_forward_entity
+from tests.helpers import assert_error, assert_json, item, push, result, stored_rules
 
 ACCEPTED = [
     # digits only

@@ -3,10 +3,10 @@ import logging
 import re
 
 import pytest
-from helpers import MD5_123456, basic
 
 from forwarding import create_app, requestlog
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456, basic
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 

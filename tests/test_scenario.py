@@ -5,7 +5,8 @@ empty, delete by apartment number. With a login token, and with HTTP Basic on ev
 import random
 
 import pytest
-from helpers import answer, expected, listed, stored_rules
+
+from tests.helpers import answer, expected, listed, stored_rules
 
 # A building of 25 floors with 10 apartments each: numbers 101 .. 2510, floor then apartment.
 APARTMENTS = [floor * 100 + apartment for floor in range(1, 26) for apartment in range(1, 11)]

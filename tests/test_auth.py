@@ -8,17 +8,19 @@ import uuid
 
 import pytest
 
-from tests.helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
-
-LOGIN = "/api/v1/login"
-
-
-def log_in(client, username="admin", password=MD5_123456, **kwargs):
-    return client.get(LOGIN, query_string={"username": username, "password": password}, **kwargs)
-
-
-def bearer(token, scheme="Bearer"):
-    return {"Authorization": f"{scheme} {token}"}
+from tests.helpers import (
+    LINK_ITEMS,
+    LOGIN,
+    MD5_123456,
+    assert_error,
+    assert_json,
+    basic,
+    bearer,
+    item,
+    log_in,
+    push,
+    result,
+)
 
 
 def protected_call(client, headers):

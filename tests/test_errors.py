@@ -1,4 +1,4 @@
-"""Failures outside validation (contract section 4): 404, 405, 413 and 500, all as the panel's
+"""Failures outside validation (docs/api.md): 404, 405, 413 and 500, all as the panel's
 error JSON; a failure part-way through a push leaves nothing half-written."""
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from forwarding import config
 from forwarding.repository import Repository
-from tests.helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, assert_error, assert_json, item, push, result, stored_rules
 
 
 @pytest.mark.parametrize(
@@ -26,8 +26,8 @@ def test_not_found(client, auth, path):
     "method, path, allowed",
     [
         ("POST", "/api/info", {"GET", "HEAD", "OPTIONS"}),
-        ("POST", "/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
-        ("DELETE", "/api/v1/login", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", LOGIN, {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", LOGIN, {"GET", "HEAD", "OPTIONS"}),
         ("PUT", LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
         ("PATCH", LINK_ITEMS, {"GET", "HEAD", "OPTIONS", "POST", "DELETE"}),
     ],
@@ -69,7 +69,7 @@ def fail(*args, **kwargs):
     "method, request_args",
     [
         ("apply_link_items", ("POST", LINK_ITEMS, {"list_items": [item(1, 101, "101")]})),
-        ("account", ("GET", "/api/v1/login?username=admin&password=e10adc3949ba59abbe56e057f20f883e", None)),
+        ("account", ("GET", f"{LOGIN}?username=admin&password={MD5_123456}", None)),
         ("token_owner", ("POST", LINK_ITEMS, {"list_items": []})),
     ],
 )

@@ -1,11 +1,11 @@
-"""The five forward-number patterns (contract section 3): whole-string, ASCII-only, the vendor's own."""
+"""The five forward-number patterns (docs/api.md): whole-string, ASCII-only, the vendor's own."""
 
 import re
 
 import pytest
 
 from forwarding.limits import PATTERNS, is_forward_entity
-from tests.helpers import assert_error, assert_json, item, push, result, stored_rules
+from tests.helpers import assert_error, assert_json, item, push, result, stored_rules, wrong_type
 
 ACCEPTED = [
     # digits only
@@ -134,5 +134,5 @@ def test_accepted_entries_are_stored_as_sent(client, auth, repo):
 def test_rejected_through_the_endpoint(client, auth, repo, entry):
     # A valid entry before the bad one: one bad entry makes the whole list wrong.
     response = push(client, auth, item(1, 101, "101", entry))
-    assert_error(response, 400, "Wrong JSON body: value `forward_entity_list` was of the wrong type")
+    assert_error(response, 400, wrong_type("forward_entity_list"))
     assert stored_rules(repo) == {}

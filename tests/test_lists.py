@@ -210,25 +210,29 @@ def test_the_all_list_ignores_a_link_id_parameter(client, auth, repo):
 # -- what a page costs -----------------------------------------------------------------------
 
 
-def _plans(repo):
-    statements = list(repository.LIST_COUNT.values()) + list(repository.LIST_PAGE.values())
-    return [
-        [step for _, _, _, step in repo.db.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1})]
-        for sql in statements
-    ]
+def plan(repo, sql):
+    return [step for _, _, _, step in repo.db.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1})]
 
 
-def test_no_list_statement_reads_the_table_whole(app, repo):
+COUNTS = {f"count {'linked' if linked else 'all'}": sql for linked, sql in repository.LIST_COUNT.items()}
+PAGES = {
+    f"page {'linked' if linked else 'all'} {'desc' if descending else 'asc'}": (linked, sql)
+    for (linked, descending), sql in repository.LIST_PAGE.items()
+}
+
+
+@pytest.mark.parametrize("sql", [*COUNTS.values(), *(sql for _, sql in PAGES.values())], ids=[*COUNTS, *PAGES])
+def test_no_list_statement_reads_the_table_whole(app, repo, sql):
     """A deep page is found by skipping through a slim index, not by stepping over the table's rows
     (bench/list_scale.py measures what that buys)."""
-    for plan in _plans(repo):
-        for step in plan:
-            assert step.startswith(("SEARCH", "SCALAR SUBQUERY")) or "COVERING INDEX" in step, plan
+    steps = plan(repo, sql)
+    for step in steps:
+        assert step.startswith(("SEARCH", "SCALAR SUBQUERY")) or "COVERING INDEX" in step, steps
 
 
-def test_the_link_list_pages_through_its_index(app, repo):
-    page_plans = _plans(repo)[len(repository.LIST_COUNT) :]
-    for (linked, _), plan in zip(repository.LIST_PAGE, page_plans):
-        assert plan[-1] == "SCAN rules USING COVERING INDEX rules_by_number"
-        if linked:
-            assert plan[0].startswith("SEARCH rules USING INDEX rules_by_number"), plan
+@pytest.mark.parametrize("linked, sql", PAGES.values(), ids=PAGES)
+def test_the_link_list_pages_through_its_index(app, repo, linked, sql):
+    steps = plan(repo, sql)
+    assert steps[-1] == "SCAN rules USING COVERING INDEX rules_by_number"
+    if linked:
+        assert steps[0].startswith("SEARCH rules USING INDEX rules_by_number"), steps

@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from forwarding import create_app, openapi
 from forwarding.limits import INT64_MAX, is_forward_entity
 from forwarding.repository import Repository
+from tests.entries import ACCEPTED, REJECTED
 from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, WRONG_JSON, no_value, wrong_type
 
 # -- schemathesis --------------------------------------------------------------------------------
@@ -96,29 +97,7 @@ def test_list_limit_is_the_apps(db_path):
     assert document["components"]["schemas"]["ForwardItem"]["properties"]["forward_entity_list"]["maxItems"] == 3
 
 
-ENTRIES = [
-    "101",
-    "laskomex:10",
-    "vizit:10",
-    "sip:100@sip.bas-ip.com",
-    "sip:name@192.168.1.2",
-    "sip:192.168.1.2",
-    "sip:192.168.1.2:5060",
-    "sip:@1.2.3.4",
-    "١٠١",
-    "101\n",
-    "",
-    "laskomex:",
-    "vizit:x",
-    "sip:",
-    "sip:a@b",
-    "sip:256.1.1.1",
-    "sip:1.2.3",
-    "tel:101",
-    " 101",
-    "1" * 512,
-    "1" * 513,
-]
+ENTRIES = ACCEPTED + REJECTED + ["1" * 512, "1" * 513]  # and either side of the length bound
 
 
 @pytest.mark.parametrize("entry", ENTRIES)

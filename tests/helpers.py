@@ -31,9 +31,9 @@ def bearer(token, scheme="Bearer"):
     return {"Authorization": f"{scheme} {token}"}
 
 
-def basic(username, password):
+def basic(username, password, scheme="Basic"):
     """Headers that authenticate with HTTP Basic: the password itself, not its MD5."""
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+    return {"Authorization": f"{scheme} " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 # -- the 400s of a body or a query, written out here rather than taken from forwarding.messages ---

@@ -1,7 +1,6 @@
 """Authentication (contract section 1): the login, tokens, Bearer and Basic, and the 401."""
 
 import base64
-import hashlib
 import os
 import pathlib
 import uuid
@@ -18,6 +17,7 @@ from tests.helpers import (
     bearer,
     item,
     log_in,
+    md5,
     push,
     result,
 )
@@ -63,7 +63,7 @@ def test_every_login_gets_its_own_token(client):
     "username, password",
     [
         ("admin", "123456"),  # the password itself, not its MD5
-        ("admin", hashlib.md5(b"1234567").hexdigest()),
+        ("admin", md5("1234567")),
         ("admin", MD5_123456 + "0"),
         ("admin", " " + MD5_123456),
         ("Admin", MD5_123456),
@@ -173,8 +173,7 @@ def test_a_token_from_one_instance_works_in_another_and_after_a_restart(make_app
 
 @pytest.mark.parametrize("scheme", ["Basic", "basic", "BASIC"])
 def test_basic_with_the_right_credentials(client, scheme):
-    credentials = base64.b64encode(b"admin:123456").decode()
-    assert_allowed(protected_call(client, {"Authorization": f"{scheme} {credentials}"}))
+    assert_allowed(protected_call(client, basic("admin", "123456", scheme)))
 
 
 @pytest.mark.parametrize(
@@ -232,7 +231,7 @@ def test_a_body_too_large_from_an_unknown_client_is_a_401(make_app):
     assert_log_in(client.post(LINK_ITEMS, data=b"x" * 1000))
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nonsense"}])
+@pytest.mark.parametrize("headers", [{}, bearer("nonsense")])
 def test_login_and_info_need_no_authentication(client, headers):
     assert log_in(client, headers=headers).status_code == 200
     assert client.get("/api/info", headers=headers).status_code == 200

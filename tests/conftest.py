@@ -1,3 +1,5 @@
+"""Fixtures: an app on a database file of the test's own, a client, a login token, and a clock."""
+
 import os
 import shutil
 import time
@@ -24,8 +26,8 @@ def template(tmp_path_factory):
     """A database after its first start, and a token logged in on it: `(path, token)`.
 
     Each test starts from a copy, with the factory password hashed at the lowest work factor:
-    the slow hash spends a tenth of a second on each login or new Basic credential, and the
-    suite checks dozens. Tests that change the password get the real slow hash again.
+    the real hash is slow on purpose, and the suite checks the password hundreds of times.
+    Tests that change the password get the real slow hash again.
     """
     path = tmp_path_factory.mktemp("template") / "forwarding.db"
     with pytest.MonkeyPatch.context() as patch:

@@ -40,7 +40,7 @@ _CONFIG = schemathesis.Config.from_dict(
                 }
             }
         },
-        "generation": {"max-examples": 20},  # a few seconds in all; a longer run found nothing more
+        "generation": {"max-examples": 20},  # each operation a few times; test_properties.py goes in depth
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=_CONFIG)

@@ -62,12 +62,11 @@ def push(client, headers, *items):
     return client.post(LINK_ITEMS, json={"list_items": list(items)}, headers=headers)
 
 
-def result(*entries):
-    """The bulk endpoint's 200 body for `(link_id, extended_info)` entries."""
+def result(*entries, key="link_id"):
+    """The 200 body of a bulk push (or, with `key`, of a delete) for `(id, extended_info)` entries."""
     return {
         "result": [
-            {"link_id": link_id, "success": outcome != "entity_not_found", "extended_info": outcome}
-            for link_id, outcome in entries
+            {key: id_, "success": outcome != "entity_not_found", "extended_info": outcome} for id_, outcome in entries
         ]
     }
 

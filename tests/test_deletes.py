@@ -6,7 +6,7 @@ from collections import namedtuple
 import pytest
 
 from forwarding.limits import INT64_MAX
-from tests.helpers import WRONG_JSON, answer, expected, no_value, stored_rules, wrong_type
+from tests.helpers import WRONG_JSON, answer, expected, no_value, result, stored_rules, wrong_type
 
 Endpoint = namedtuple("Endpoint", "path field result_key ids_of")
 
@@ -32,12 +32,7 @@ def delete(client, headers, endpoint, body):
 
 
 def results(endpoint, ids, outcomes):
-    return {
-        "result": [
-            {endpoint.result_key: id_, "success": outcome == "deleted", "extended_info": outcome}
-            for id_, outcome in zip(ids, outcomes)
-        ]
-    }
+    return result(*zip(ids, outcomes), key=endpoint.result_key)
 
 
 def without(rules, *numbers):

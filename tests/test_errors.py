@@ -15,7 +15,21 @@ from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, assert_error, assert_js
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/nope", "/api", "/api/v1", "/api/v1/forward", f"{LINK_ITEMS}/1", "/api/v1/forward/item/", "/api/v2/login"],
+    [
+        "/",
+        "/nope",
+        "/api",
+        "/api/v1",
+        "/api/v1/forward",
+        f"{LINK_ITEMS}/1",
+        "/api/v1/forward/item/",
+        "/api/v2/login",
+        # Doubled slashes: unknown paths as well, not redirects (nginx merges them before the service).
+        "/api//info",
+        "/api/v1//login",
+        "/api/v1/forward//items/link",
+        "/api/v1/forward/item//101",
+    ],
 )
 def test_not_found(client, auth, path):
     assert_error(client.get(path), 404, "Not found")

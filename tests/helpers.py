@@ -36,7 +36,8 @@ def basic(username, password, scheme="Basic"):
     return {"Authorization": f"{scheme} " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
-# -- the 400s of a body or a query, written out here rather than taken from forwarding.messages ---
+# -- the 400s of a body or a query ---------------------------------------------------------------
+# Written out rather than imported from forwarding.messages: a string changed there must fail here.
 
 WRONG_JSON = "Wrong JSON body"
 

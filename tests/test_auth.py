@@ -1,4 +1,4 @@
-"""Authentication (contract section 1): the login, tokens, Bearer and Basic, and the 401."""
+"""Authentication (docs/api.md): the login, tokens, Bearer and Basic, and the 401."""
 
 import base64
 import os

@@ -1,14 +1,14 @@
-"""The application: GET /api/info (contract 5.7), the database file, and the settings."""
+"""The application: GET /api/info, the database file, and the settings."""
 
 import sqlite3
 import threading
 from contextlib import closing
 
 import pytest
-from helpers import assert_error, assert_json, item, push, result
 
 from forwarding import config, create_app
 from forwarding.db import get_repo
+from tests.helpers import assert_error, assert_json, item, push, result, wrong_type
 
 
 def test_info(client):
@@ -116,7 +116,7 @@ def test_the_app_reads_the_environment(monkeypatch, db_path, auth):
     client = create_app().test_client()
     assert push(client, auth, item(1, 101, "101")).status_code == 200
     response = push(client, auth, item(1, 101, "101", "102"))
-    assert_error(response, 400, "Wrong JSON body: value `forward_entity_list` was of the wrong type")
+    assert_error(response, 400, wrong_type("forward_entity_list"))
 
 
 def test_the_app_refuses_to_start_with_a_bad_setting(monkeypatch, db_path):

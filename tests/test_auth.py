@@ -1,23 +1,26 @@
-"""Authentication (contract section 1): the login, tokens, Bearer and Basic, and the 401."""
+"""Authentication (docs/api.md): the login, tokens, Bearer and Basic, and the 401."""
 
 import base64
-import hashlib
 import os
 import pathlib
 import uuid
 
 import pytest
-from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
 
-LOGIN = "/api/v1/login"
-
-
-def log_in(client, username="admin", password=MD5_123456, **kwargs):
-    return client.get(LOGIN, query_string={"username": username, "password": password}, **kwargs)
-
-
-def bearer(token, scheme="Bearer"):
-    return {"Authorization": f"{scheme} {token}"}
+from tests.helpers import (
+    LINK_ITEMS,
+    LOGIN,
+    MD5_123456,
+    assert_error,
+    assert_json,
+    basic,
+    bearer,
+    item,
+    log_in,
+    md5,
+    push,
+    result,
+)
 
 
 def protected_call(client, headers):
@@ -60,7 +63,7 @@ def test_every_login_gets_its_own_token(client):
     "username, password",
     [
         ("admin", "123456"),  # the password itself, not its MD5
-        ("admin", hashlib.md5(b"1234567").hexdigest()),
+        ("admin", md5("1234567")),
         ("admin", MD5_123456 + "0"),
         ("admin", " " + MD5_123456),
         ("Admin", MD5_123456),
@@ -194,8 +197,7 @@ def test_a_token_from_one_instance_works_in_another_and_after_a_restart(make_app
 
 @pytest.mark.parametrize("scheme", ["Basic", "basic", "BASIC"])
 def test_basic_with_the_right_credentials(client, scheme):
-    credentials = base64.b64encode(b"admin:123456").decode()
-    assert_allowed(protected_call(client, {"Authorization": f"{scheme} {credentials}"}))
+    assert_allowed(protected_call(client, basic("admin", "123456", scheme)))
 
 
 @pytest.mark.parametrize(
@@ -253,7 +255,7 @@ def test_a_body_too_large_from_an_unknown_client_is_a_401(make_app):
     assert_log_in(client.post(LINK_ITEMS, data=b"x" * 1000))
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nonsense"}])
+@pytest.mark.parametrize("headers", [{}, bearer("nonsense")])
 def test_login_and_info_need_no_authentication(client, headers):
     assert log_in(client, headers=headers).status_code == 200
     assert client.get("/api/info", headers=headers).status_code == 200

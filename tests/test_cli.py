@@ -1,22 +1,16 @@
 """The operator's command line: `--help`, `set-password` and the factory-password warning,
 `revoke-tokens` and `config` (the rule commands are in test_cli_rules.py)."""
 
-import hashlib
 import logging
 import pathlib
 
 import pytest
 from click.testing import CliRunner
-from helpers import LINK_ITEMS, assert_error, basic
 
 from forwarding import cli
+from tests.helpers import LINK_ITEMS, assert_error, basic, bearer, log_in, md5
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
-
-
-def log_in(client, password, username="admin"):
-    md5 = hashlib.md5(password.encode()).hexdigest()
-    return client.get("/api/v1/login", query_string={"username": username, "password": md5})
 
 
 def basic_status(client, username, password):
@@ -31,10 +25,9 @@ def test_set_password(client, runner, caplog):
     assert basic_status(client, "admin", "123456") == 200  # remembered as verified from here on
     outcome = runner.invoke(args=["set-password", "--password", "n3w-Secret"])
     assert (outcome.exit_code, outcome.output) == (0, "Password of 'admin' changed.\n")
-    assert log_in(client, "n3w-Secret").status_code == 200
-    md5 = hashlib.md5(b"n3w-Secret").hexdigest().upper()
-    assert client.get("/api/v1/login", query_string={"username": "admin", "password": md5}).status_code == 200
-    assert_error(log_in(client, "123456"), 400, "Wrong login or password")
+    assert log_in(client, password=md5("n3w-Secret")).status_code == 200
+    assert log_in(client, password=md5("n3w-Secret").upper()).status_code == 200
+    assert_error(log_in(client, password=md5("123456")), 400, "Wrong login or password")
     assert basic_status(client, "admin", "n3w-Secret") == 200
     assert basic_status(client, "admin", "123456") == 401
     assert "n3w-Secret" not in caplog.text
@@ -43,14 +36,14 @@ def test_set_password(client, runner, caplog):
 def test_a_non_ascii_password(client, runner):
     """Login and Basic both take the password's UTF-8 bytes."""
     runner.invoke(args=["set-password", "--password", "пароль-№1"])
-    assert log_in(client, "пароль-№1").status_code == 200
+    assert log_in(client, password=md5("пароль-№1")).status_code == 200
     assert basic_status(client, "admin", "пароль-№1") == 200
 
 
 def test_set_password_asks_twice(client, runner):
     outcome = runner.invoke(args=["set-password"], input="typed\ntyped\n")
     assert outcome.exit_code == 0
-    assert log_in(client, "typed").status_code == 200
+    assert log_in(client, password=md5("typed")).status_code == 200
 
 
 def test_set_password_refuses_a_mismatch_or_an_empty_password(client, runner, repo):
@@ -60,14 +53,14 @@ def test_set_password_refuses_a_mismatch_or_an_empty_password(client, runner, re
     assert outcome.exit_code == 2
     assert "the password must not be empty" in outcome.output
     assert repo.account().password_hash == before
-    assert log_in(client, "123456").status_code == 200
+    assert log_in(client, password=md5("123456")).status_code == 200
 
 
 def test_set_password_can_rename_the_account(client, runner):
     outcome = runner.invoke(args=["set-password", "--username", "operator", "--password", "pw"])
     assert (outcome.exit_code, outcome.output) == (0, "Password of 'operator' changed.\n")
-    assert log_in(client, "pw", username="operator").status_code == 200
-    assert_error(log_in(client, "pw"), 400, "Wrong login or password")
+    assert log_in(client, "operator", md5("pw")).status_code == 200
+    assert_error(log_in(client, password=md5("pw")), 400, "Wrong login or password")
 
 
 def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
@@ -79,7 +72,7 @@ def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
     assert hashes[0] != hashes[1]
     assert hashes[0].split(":")[0] in ("scrypt", "pbkdf2")
     stored = b"".join(pathlib.Path(path).read_bytes() for path in (db_path, db_path + "-wal"))
-    for secret in (password, hashlib.md5(password.encode()).hexdigest()):
+    for secret in (password, md5(password)):
         assert secret.encode() not in stored
 
 
@@ -100,8 +93,8 @@ def test_the_console_script(app, db_path, client):
         cli.main, ["set-password", "--password", "from-shell"], env={"FORWARDING_DATABASE": db_path}
     )
     assert outcome.exit_code == 0, outcome.output
-    assert log_in(client, "from-shell").status_code == 200
-    assert log_in(client, "123456").status_code == 400
+    assert log_in(client, password=md5("from-shell")).status_code == 200
+    assert log_in(client, password=md5("123456")).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -122,13 +115,13 @@ def test_help(runner, command, summary):
 
 
 def test_revoke_tokens(runner, client, repo):
-    tokens = [log_in(client, "123456").get_json()["token"] for _ in range(2)]
+    tokens = [log_in(client, password=md5("123456")).get_json()["token"] for _ in range(2)]
     stored = repo.db.execute("SELECT count(*) FROM tokens").fetchone()[0]  # and the fixture's own
     result = runner.invoke(args=["revoke-tokens"])
     assert (result.exit_code, result.stdout) == (0, f"Revoked {stored} tokens.\n")
     assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
     for token in tokens:
-        response = client.get("/api/v1/forward/items", headers={"Authorization": f"Bearer {token}"})
+        response = client.get("/api/v1/forward/items", headers=bearer(token))
         assert_error(response, 401, "Log In")
     assert runner.invoke(args=["revoke-tokens"]).stdout == "Revoked 0 tokens.\n"
 

@@ -6,9 +6,9 @@ import pathlib
 import stat
 
 import pytest
-from helpers import stored_rules
 
 from forwarding import rulefile
+from tests.helpers import stored_rules
 
 RULES = [
     {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},

@@ -11,11 +11,11 @@ from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
-from helpers import assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding import UnusableDatabase, cli, create_app
 from forwarding.db import get_repo
 from forwarding.repository import Repository
+from tests.helpers import assert_error, assert_json, item, push, result, stored_rules
 
 
 def assert_internal_error(response):

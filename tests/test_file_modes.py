@@ -5,10 +5,10 @@ import os
 import stat
 
 import pytest
-from helpers import MD5_123456, stored_rules
 
 from forwarding import create_app
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456, stored_rules
 
 SIDE_FILES = ("", "-wal", "-shm", "-writer")
 

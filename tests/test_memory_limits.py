@@ -3,10 +3,10 @@ body whose parse could take more than a request's share of memory, are answered 
 any work, and change nothing. (The peaks themselves are measured by bench/memory.py.)"""
 
 import pytest
-from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding import api
 from forwarding.limits import MAX_LIST_ELEMENTS
+from tests.helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 ITEMS = "/api/v1/forward/items"
 MIB = 2**20

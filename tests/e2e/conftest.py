@@ -7,7 +7,8 @@ which makes a missing program an error.
 import os
 
 import pytest
-from deployment import Deployment, Missing, find_programs
+
+from tests.e2e.deployment import Deployment, Missing, find_programs
 
 
 @pytest.fixture(scope="session")

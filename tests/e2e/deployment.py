@@ -18,9 +18,8 @@ import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from helpers import MD5_123456, stored_rules
-
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456, stored_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30  # seconds: a busy machine loads the app slowly
@@ -96,10 +95,6 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         return Response(response.status, response.headers, response.read())
     finally:
         connection.close()
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 class Uwsgi:

@@ -3,7 +3,9 @@
 import http.client
 
 import pytest
-from deployment import NGINX_TOO_LARGE, PUSH, Uwsgi, bearer, free_port, link_items, request, sip_entities
+
+from tests.e2e.deployment import NGINX_TOO_LARGE, PUSH, Uwsgi, free_port, link_items, request, sip_entities
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,9 @@ import os
 import signal
 
 import pytest
-from deployment import LOGIN, NGINX_INTERNAL_ERROR, Background, bearer, wait_until, write_lock
-from helpers import MD5_123456, basic
+
+from tests.e2e.deployment import LOGIN, NGINX_INTERNAL_ERROR, Background, wait_until, write_lock
+from tests.helpers import MD5_123456, basic, bearer
 
 pytestmark = pytest.mark.e2e
 

@@ -31,7 +31,6 @@ def create_app(test_config=None):
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # docs/api.md fixes the order of every key
-    app.url_map.merge_slashes = False  # a doubled slash is an unknown path, never Werkzeug's HTML redirect
     app.logger.setLevel(logging.INFO)
     requestlog.init_app(app)  # first: its before_request must run before any other
 

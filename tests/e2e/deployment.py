@@ -11,8 +11,10 @@ import signal
 import socket
 import sqlite3
 import string
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import closing, contextmanager
@@ -98,6 +100,31 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         connection.close()
 
 
+def uwsgi_packet(variables):
+    """A request in the uwsgi protocol: its variables, as nginx's uwsgi_pass sends them."""
+    body = b"".join(
+        struct.pack("<H", len(part)) + part
+        for name, value in variables.items()
+        for part in (name.encode(), value.encode())
+    )
+    return struct.pack("<BHB", 0, len(body), 0) + body
+
+
+def uwsgi_request(path, variables):
+    """Send `variables` as one uwsgi packet to the unix socket at `path`; the raw answer."""
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(60)
+        connection.connect(str(path))
+        connection.sendall(uwsgi_packet(variables))
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def environment_file():
+    """deploy/forwarding.env, the service's shipped environment, as a dict."""
+    lines = (ROOT / "deploy" / "forwarding.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
@@ -177,17 +204,17 @@ class Uwsgi:
 class Nginx:
     """nginx with `deploy/nginx.conf` filled in and included, as the system's nginx would."""
 
-    def __init__(self, program, directory, upstream):
+    def __init__(self, program, directory, uwsgi_socket):
         self.program = program
         self.directory = directory
         self.port = free_port()
         self.process = None
-        self._configure(upstream)
+        self._configure(uwsgi_socket)
 
-    def _configure(self, upstream):
+    def _configure(self, uwsgi_socket):
         site = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
             FORWARDING_NGINX_LISTEN=f"127.0.0.1:{self.port}",
-            FORWARDING_UWSGI_SOCKET=upstream,
+            FORWARDING_UWSGI_SOCKET=str(uwsgi_socket),
             FORWARDING_NGINX_LOGS=str(self.directory),
         )
         (self.directory / "forwarding.conf").write_text(site)
@@ -267,23 +294,33 @@ http {{
 
 
 class Deployment:
-    """uWSGI behind nginx over a database of its own, as `deploy/` and the README set them up."""
+    """uWSGI behind nginx over a database of its own, as `deploy/` and the README set them up.
+
+    uWSGI's socket is in a directory of its own, as in the unit's RuntimeDirectory (/run/forwarding),
+    and goes to the group the shipped environment file names (nginx's); its owner is whoever runs
+    the tests (root in CI), as the service's user owns it in production.
+    """
 
     def __init__(self, programs, directory, settings=None):
         nginx, uwsgi = programs
         directory.mkdir()
         self.database = directory / "forwarding.db"
-        address = f"127.0.0.1:{free_port()}"
+        # Not under pytest's directory, which only its owner may enter: nginx's group must reach it.
+        self.run_directory = Path(tempfile.mkdtemp(prefix="forwarding-run-"))
+        self.run_directory.chmod(0o755)
+        self.socket = self.run_directory / "uwsgi.sock"
+        group = environment_file()["FORWARDING_UWSGI_SOCKET_OWNER"].split(":")[1]
         self.uwsgi = Uwsgi(
             uwsgi,
             directory,
             {
-                "FORWARDING_UWSGI_SOCKET": address,
+                "FORWARDING_UWSGI_SOCKET": str(self.socket),
+                "FORWARDING_UWSGI_SOCKET_OWNER": f"{pwd.getpwuid(os.geteuid()).pw_name}:{group}",
                 "FORWARDING_DATABASE": str(self.database),
                 **(settings or {}),
             },
         )
-        self.nginx = Nginx(nginx, directory, address)
+        self.nginx = Nginx(nginx, directory, self.socket)
 
     def start(self):
         self.uwsgi.start()
@@ -292,6 +329,7 @@ class Deployment:
     def stop(self):
         self.nginx.stop()
         self.uwsgi.stop()
+        shutil.rmtree(self.run_directory, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None):
         """A request through nginx."""

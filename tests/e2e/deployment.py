@@ -1,5 +1,5 @@
 """The shipped deployment, started for a test: `uwsgi --ini wsgi.ini` behind nginx with
-`deploy/nginx.conf`, on free loopback ports, with every file in a temporary directory."""
+`deploy/nginx*.conf`, on free loopback ports, with every file in a temporary directory."""
 
 import http.client
 import json
@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import string
 import struct
 import subprocess
@@ -94,6 +95,22 @@ def request(port, method, path, body=None, headers=None, timeout=120):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def tls_request(port, certificate, method, path, versions=None):
+    """One request over TLS to 127.0.0.1:`port`, trusting `certificate`; `versions`: the (least, most)
+    TLS versions the client offers."""
+    context = ssl.create_default_context(cafile=str(certificate))
+    if versions:
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # a client that would speak TLS 1.0 or 1.1
+        context.minimum_version, context.maximum_version = versions
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=60, context=context)
+    try:
+        connection.request(method, path)
         response = connection.getresponse()
         return Response(response.status, response.headers, response.read())
     finally:
@@ -202,22 +219,44 @@ class Uwsgi:
 
 
 class Nginx:
-    """nginx with `deploy/nginx.conf` filled in and included, as the system's nginx would."""
+    """nginx with `deploy/nginx.conf` (HTTPS, with a self-signed certificate made here) and
+    `deploy/nginx-plain-http.conf` filled in and included, as the system's nginx would."""
 
     def __init__(self, program, directory, uwsgi_socket):
         self.program = program
         self.directory = directory
-        self.port = free_port()
+        self.port = free_port()  # plain HTTP
+        self.tls_port = free_port()
+        self.certificate = directory / "certificate.pem"
         self.process = None
         self._configure(uwsgi_socket)
 
     def _configure(self, uwsgi_socket):
-        site = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
-            FORWARDING_NGINX_LISTEN=f"127.0.0.1:{self.port}",
-            FORWARDING_UWSGI_SOCKET=str(uwsgi_socket),
-            FORWARDING_NGINX_LOGS=str(self.directory),
+        key = self.directory / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"]
+            + ["-keyout", str(key), "-out", str(self.certificate)],
+            check=True,
+            capture_output=True,
         )
-        (self.directory / "forwarding.conf").write_text(site)
+        placeholders = {
+            "FORWARDING_NGINX_LISTEN": f"127.0.0.1:{self.tls_port}",
+            "FORWARDING_NGINX_PLAIN_LISTEN": f"127.0.0.1:{self.port}",
+            "FORWARDING_NGINX_CERTIFICATE": str(self.certificate),
+            "FORWARDING_NGINX_CERTIFICATE_KEY": str(key),
+            "FORWARDING_UWSGI_SOCKET": str(uwsgi_socket),
+            "FORWARDING_NGINX_LOGS": str(self.directory),
+        }
+        # Where the README installs them, relative to nginx's configuration directory.
+        (self.directory / "forwarding").mkdir()
+        for source, installed in [
+            ("nginx.conf", "forwarding.conf"),
+            ("nginx-server.conf", "forwarding/server.conf"),
+            ("nginx-plain-http.conf", "forwarding.plain-http.conf"),
+        ]:
+            text = string.Template((ROOT / "deploy" / source).read_text()).safe_substitute(placeholders)
+            (self.directory / installed).write_text(text)
         # `include uwsgi_params` reads the file beside the main configuration: nginx's own.
         shutil.copy(Path(self._conf_path()).with_name("uwsgi_params"), self.directory)
         temp = {kind: self.directory / f"{kind}_temp" for kind in ("client_body", "uwsgi", "proxy", "fastcgi", "scgi")}
@@ -238,7 +277,7 @@ http {{
     proxy_temp_path {temp["proxy"]};
     fastcgi_temp_path {temp["fastcgi"]};
     scgi_temp_path {temp["scgi"]};
-    include forwarding.conf;
+    include forwarding*.conf;
 }}
 """)
 
@@ -339,6 +378,10 @@ class Deployment:
         response = self.request("GET", LOGIN)
         assert response.status == 200, response
         return response.json()["token"]
+
+    def tls_request(self, method, path, versions=None):
+        """A request through nginx's HTTPS server."""
+        return tls_request(self.nginx.tls_port, self.nginx.certificate, method, path, versions)
 
     def logs(self):
         return self.uwsgi.log() + self.nginx.access_log() + self.nginx.error_log()

@@ -149,11 +149,13 @@ def bearer(token):
 class Uwsgi:
     """`uwsgi --ini wsgi.ini` from the repository, configured by its environment as in production.
 
-    The stats server (added on the command line, for the tests only) tells which workers served.
+    The stats server (added on the command line, for the tests only) tells which workers served;
+    `options`: more of uWSGI's options, on its command line after the ini file.
     """
 
-    def __init__(self, program, directory, settings):
+    def __init__(self, program, directory, settings, options=()):
         self.program = program
+        self.options = list(options)
         self.stats_path = directory / "uwsgi-stats.sock"
         self.log_path = directory / "uwsgi.log"
         self.env = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
@@ -163,7 +165,7 @@ class Uwsgi:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path)],
+                [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path), *self.options],
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -340,7 +342,7 @@ class Deployment:
     the tests (root in CI), as the service's user owns it in production.
     """
 
-    def __init__(self, programs, directory, settings=None):
+    def __init__(self, programs, directory, settings=None, uwsgi_options=()):
         nginx, uwsgi = programs
         directory.mkdir()
         self.database = directory / "forwarding.db"
@@ -358,6 +360,7 @@ class Deployment:
                 "FORWARDING_DATABASE": str(self.database),
                 **(settings or {}),
             },
+            uwsgi_options,
         )
         self.nginx = Nginx(nginx, directory, self.socket)
 

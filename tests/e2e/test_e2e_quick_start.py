@@ -4,10 +4,12 @@ import socket
 import struct
 
 import pytest
-from deployment import LOGIN, Uwsgi, free_port, wait_until, write_lock
+from deployment import LOGIN, PUSH, Uwsgi, bearer, free_port, request, wait_until, write_lock
 from helpers import MD5_123456
 
 pytestmark = pytest.mark.e2e
+
+LIMIT = 16 * 1024 * 1024  # FORWARDING_MAX_CONTENT_LENGTH's default
 
 
 @pytest.fixture
@@ -24,11 +26,34 @@ def quick_start(programs, tmp_path):
     uwsgi.stop()
 
 
+def log_in(uwsgi):
+    return request(uwsgi.port, "GET", LOGIN).json()["token"]
+
+
 def send_head(port, head):
     """A connection that has sent `head` and nothing more."""
     connection = socket.create_connection(("127.0.0.1", port), timeout=60)
     connection.sendall(head.encode())
     return connection
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(quick_start):
+    head = f"POST {PUSH} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {LIMIT + 1}\r\n\r\n"
+
+    with send_head(quick_start.port, head) as connection:
+        answer = connection.recv(65536)  # the body is never sent: uWSGI waits for none of it
+
+    assert answer == b""
+    assert "Invalid (too big) CONTENT_LENGTH. skip." in quick_start.log()
+    assert f"POST {PUSH}" not in quick_start.log()  # the service never saw it
+    at_limit = request(quick_start.port, "POST", PUSH, b'{"list_items": []}'.ljust(LIMIT), bearer(log_in(quick_start)))
+    assert (at_limit.status, at_limit.body) == (200, b'{"result":[]}\n')
+
+
+def test_a_silent_client_is_dropped(quick_start):
+    with send_head(quick_start.port, "GET /api/info HTTP/1.1\r\nHost: localhost\r\n") as connection:
+        assert connection.recv(65536) == b""  # after socket-timeout, well before the client's 60 s
+    assert request(quick_start.port, "GET", "/api/info").status == 200
 
 
 def test_a_client_gone_before_the_logins_answer_leaves_no_password_in_the_log(quick_start, tmp_path):

@@ -390,9 +390,13 @@ class Deployment:
         return self.uwsgi.log() + self.nginx.access_log() + self.nginx.error_log()
 
     def stored(self):
-        """`(rules, integrity check)`: the database as the service left it, read directly."""
-        with closing(Repository.connect(str(self.database))) as repo:
-            return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
+        return stored(self.database)
+
+
+def stored(database):
+    """`(rules, integrity check)`: the database as the service left it, read directly."""
+    with closing(Repository.connect(str(database))) as repo:
+        return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
 
 
 def sip_entities(number):

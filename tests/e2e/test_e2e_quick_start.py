@@ -1,10 +1,12 @@
 """The quick start: uWSGI serving HTTP itself (`uwsgi --ini wsgi.ini`), as on a developer's machine."""
 
+import http.client
+import json
 import socket
 import struct
 
 import pytest
-from deployment import LOGIN, PUSH, Uwsgi, bearer, free_port, request, wait_until, write_lock
+from deployment import LOGIN, PUSH, Uwsgi, bearer, free_port, link_items, request, stored, wait_until, write_lock
 from helpers import MD5_123456
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +56,37 @@ def test_a_silent_client_is_dropped(quick_start):
     with send_head(quick_start.port, "GET /api/info HTTP/1.1\r\nHost: localhost\r\n") as connection:
         assert connection.recv(65536) == b""  # after socket-timeout, well before the client's 60 s
     assert request(quick_start.port, "GET", "/api/info").status == 200
+
+
+def chunks(body, size=1000):
+    return (body[start : start + size] for start in range(0, len(body), size))
+
+
+def push_chunked(port, token, body):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", PUSH, body=chunks(body), headers=bearer(token), encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_is_read(quick_start, tmp_path):
+    token = log_in(quick_start)
+    body = json.dumps({"list_items": link_items(range(1, 101), lambda number: [str(number)])}).encode()
+
+    status, answer = push_chunked(quick_start.port, token, body)
+
+    assert (status, answer) == (
+        200,
+        b'{"result":['
+        + b",".join(b'{"link_id":%d,"success":true,"extended_info":"created"}' % n for n in range(1, 101))
+        + b"]}\n",
+    )
+    over = push_chunked(quick_start.port, token, b'{"list_items": []}'.ljust(LIMIT + 1))
+    assert over == (413, b'{"error":"Request body too large"}\n')
+    assert stored(tmp_path / "forwarding.db") == ({n: (n, [str(n)]) for n in range(1, 101)}, [("ok",)])
 
 
 def test_a_client_gone_before_the_logins_answer_leaves_no_password_in_the_log(quick_start, tmp_path):

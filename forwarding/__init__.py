@@ -40,9 +40,10 @@ def create_app(test_config=None):
         # The file stays as it is: never a fresh database over one that cannot be read.
         raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}; not starting") from None
 
-    from . import api, cli, db
+    from . import api, chunked, cli, db
 
     db.init_app(app)
+    app.wsgi_app = chunked.chunked_input(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     app.register_blueprint(api.bp)
     cli.init_app(app)
     return app

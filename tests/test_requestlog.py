@@ -68,6 +68,15 @@ def test_no_secrets_in_the_log(client, caplog, request_lines):
     assert not [secret for secret in secrets if secret in caplog.text]
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/v1/login%3Fusername=admin&password=", "/API/V1/LOGIN/?password=", "/api/v1/login."]
+)
+def test_a_path_that_starts_like_the_logins_is_masked(client, caplog, request_lines, path):
+    assert client.get(path + MD5_123456).status_code == 404
+    assert request_lines()[0].request["path"] == "/api/v1/login[masked]"
+    assert MD5_123456 not in caplog.text
+
+
 def test_control_characters_in_the_path_are_encoded(client, request_lines):
     client.post("/api/v1/forward/item/1%0A2%20x", data="{}")
     assert request_lines()[0].request["path"] == "/api/v1/forward/item/1%0A2%20x"

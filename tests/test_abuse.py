@@ -12,9 +12,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from forwarding import credentials
-from tests.helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, bearer, item, log_in, result
+from tests.helpers import ITEMS, LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, bearer, item, log_in, result
 
-ITEMS = "/api/v1/forward/items"
 WRONG_MD5 = "0" * 32
 
 

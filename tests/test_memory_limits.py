@@ -4,11 +4,10 @@ any work, and change nothing. (The peaks themselves are measured by bench/memory
 
 import pytest
 
-from forwarding import api
+from forwarding import jsonbody
 from forwarding.limits import MAX_LIST_ELEMENTS
-from tests.helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
+from tests.helpers import ITEMS, LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
-ITEMS = "/api/v1/forward/items"
 MIB = 2**20
 TOO_LARGE = "Request body too large"
 
@@ -24,13 +23,13 @@ def seeded(client, auth, repo):
 def parses(monkeypatch):
     """Each body the service parsed as JSON."""
     texts = []
-    parse = api._parse
+    parse = jsonbody._parse
 
     def counted(text, **hooks):
         texts.append(len(text))
         return parse(text, **hooks)
 
-    monkeypatch.setattr(api, "_parse", counted)
+    monkeypatch.setattr(jsonbody, "_parse", counted)
     return texts
 
 

@@ -18,7 +18,8 @@ class UnusableDatabase(Exception):
 
 def create_app(test_config=None):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
-    or `test_config` instead of the environment. Raises UnusableDatabase."""
+    or `test_config` instead of the environment (the command line passes the settings it read).
+    Raises UnusableDatabase."""
     app = Flask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
@@ -32,11 +33,10 @@ def create_app(test_config=None):
         # The file stays as it is: never a fresh database over one that cannot be read.
         raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}; not starting") from None
 
-    from . import api, cli, db
+    from . import api, db
 
     db.init_app(app)
     app.register_blueprint(api.bp)
-    cli.init_app(app)
     return app
 
 

@@ -1,16 +1,19 @@
-"""Operator commands: `forwarding <command>` (or `flask --app forwarding <command>`).
+"""Operator commands: `forwarding <command>`.
 
-Each works on the database of the settings in force (`FORWARDING_*`), like the service itself.
+Each works on the database of the settings in force (`FORWARDING_*`, from the environment or
+`--env-file`), like the service itself. A command is a function registered with `@command(name)`:
+it runs inside the app's context, so `get_repo()` and `current_app` work as in a request.
 """
 
+import functools
 import json
+import os
 from collections import Counter
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
 
-from . import UnusableDatabase, config, create_app, credentials, rulefile
+from . import UnusableDatabase, config, create_app, credentials, envfile, rulefile
 from .db import get_repo
 from .repository import Outcome
 
@@ -18,10 +21,61 @@ from .repository import Outcome
 PROGRESS_FROM = 10_000
 
 
-@click.command("set-password")
+class Session:
+    """What the commands of one invocation share (the click context's `obj`): the environment
+    they read the settings from, and the app, made on first use (tests pass their own)."""
+
+    def __init__(self, app=None, environ=None):
+        self.app = app
+        self.environ = os.environ if environ is None else environ
+
+
+@click.group(help="Operate the call-forward rules service.")
+@click.version_option(package_name="forwarding", message="%(prog)s %(version)s")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read settings from FILE too: NAME=VALUE lines, as deploy/forwarding.env. The environment's own win.",
+)
+@click.pass_context
+def main(ctx, env_file):
+    session = ctx.ensure_object(Session)
+    if env_file:
+        with open(env_file, encoding="utf-8") as file:
+            try:
+                from_file = envfile.parse(file.read(), env_file)
+            except envfile.BadLine as error:
+                raise click.BadParameter(str(error), param_hint="--env-file") from None
+        session.environ = {**from_file, **session.environ}
+
+
+def command(name, **attributes):
+    """Register the decorated function as the command `name`, run in the app's context."""
+
+    def register(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            with _app(click.get_current_context().find_object(Session)).app_context():
+                return function(*args, **kwargs)
+
+        return main.command(name, **attributes)(run)
+
+    return register
+
+
+def _app(session):
+    if session.app is None:
+        # A database that cannot be used is the operator's to fix: one line, not a traceback.
+        try:
+            session.app = create_app(config.from_environment(session.environ))
+        except UnusableDatabase as error:
+            raise click.ClickException(str(error)) from None
+    return session.app
+
+
+@command("set-password")
 @click.option("--username", help="Rename the account too (default: keep its name).")
 @click.password_option(help="The new password (asked for twice when not given).")
-@with_appcontext
 def set_password(username, password):
     """Change the administrator's password."""
     if not password:
@@ -33,14 +87,13 @@ def set_password(username, password):
     click.echo(f"Password of {username!r} changed.")
 
 
-@click.command("export")
+@command("export")
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True),
     help="Write to this file (replaced whole, only when done) instead of stdout.",
 )
-@with_appcontext
 def export(output):
     """Write every rule, with its link_id, as JSON.
 
@@ -54,10 +107,9 @@ def export(output):
         click.echo(f"Exported {_rules(count)} to {output}.")
 
 
-@click.command("import")
+@command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--replace", is_flag=True, help="Remove every rule first, so the file's rules are all there is.")
-@with_appcontext
 def import_(file, replace):
     """Load the rules of FILE (`-` for stdin), all of them or none.
 
@@ -88,9 +140,8 @@ def import_(file, replace):
     )
 
 
-@click.command("list")
+@command("list")
 @click.option("--limit", type=click.IntRange(min=1), help="Show only the first LIMIT rules.")
-@with_appcontext
 def list_(limit):
     """Show the rules as a table, in forward_number order."""
     repo = get_repo()
@@ -109,8 +160,7 @@ def list_(limit):
     click.echo(f"{len(rows)} of {_rules(total)}." if len(rows) < total else f"{_rules(total)}.")
 
 
-@click.command("revoke-tokens")
-@with_appcontext
+@command("revoke-tokens")
 def revoke_tokens():
     """Log every client out: delete all login tokens (HTTP Basic keeps working)."""
     count = get_repo().revoke_tokens()
@@ -118,8 +168,7 @@ def revoke_tokens():
     click.echo(f"Revoked {count} token{'' if count == 1 else 's'}.")
 
 
-@click.command("config")
-@with_appcontext
+@command("config")
 def show_config():
     """Show the settings in force, as FORWARDING_* variables."""
     for name in config.DEFAULTS:
@@ -128,19 +177,3 @@ def show_config():
 
 def _rules(count):
     return f"{count} rule{'' if count == 1 else 's'}"
-
-
-def init_app(app):
-    for command in (set_password, export, import_, list_, revoke_tokens, show_config):
-        app.cli.add_command(command)
-
-
-def _create_app():
-    # A database that cannot be used is the operator's to fix: one line, not a traceback.
-    try:
-        return create_app()
-    except UnusableDatabase as error:
-        raise click.ClickException(str(error)) from None
-
-
-main = FlaskGroup(create_app=_create_app, help="Operate the call-forward rules service.")

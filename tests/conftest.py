@@ -4,6 +4,7 @@ import time
 from functools import partial
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
@@ -11,7 +12,7 @@ pytest.register_assert_rewrite("helpers")  # so that its asserts say what differ
 
 from helpers import MD5_123456, basic  # noqa: E402
 
-from forwarding import create_app, credentials  # noqa: E402
+from forwarding import cli, create_app, credentials  # noqa: E402
 from forwarding.db import get_repo  # noqa: E402
 from forwarding.repository import Repository  # noqa: E402
 
@@ -70,9 +71,21 @@ def client(app):
     return app.test_client()
 
 
+class AppCliRunner(CliRunner):
+    """Runs `forwarding` (cli.main, unless told another command) on the test's app."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def invoke(self, cli_main=None, args=None, **kwargs):
+        kwargs.setdefault("obj", cli.Session(app=self.app))
+        return super().invoke(cli_main or cli.main, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return AppCliRunner(app)
 
 
 @pytest.fixture

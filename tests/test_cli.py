@@ -2,14 +2,18 @@
 `revoke-tokens` and `config` (the rule commands are in test_cli_rules.py)."""
 
 import hashlib
+import importlib.metadata
 import logging
+import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 from helpers import LINK_ITEMS, assert_error, basic
 
-from forwarding import cli
+from forwarding import cli, envfile
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
 
@@ -154,3 +158,73 @@ def test_config(runner, app, db_path):
         ),
     )
     assert len(app.config["DEVICE_SERIAL"]) == 16
+
+
+# -- the command itself: --help, --version, --env-file -------------------------------------------
+
+FORWARDING = str(pathlib.Path(sys.executable).with_name("forwarding"))
+
+
+def forwarding(*args, cwd, env=None, input=None):
+    """The installed `forwarding` command, run as an operator runs it: `(exit code, stdout, stderr)`."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    run = subprocess.run(
+        [FORWARDING, *args], cwd=cwd, env={**environ, **(env or {})}, input=input, capture_output=True, text=True
+    )
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_help_lists_our_commands_only(tmp_path):
+    code, out, err = forwarding("--help", cwd=tmp_path)
+    assert (code, err) == (0, "")
+    commands = out.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in commands if line[2] != " "] == [
+        "config",
+        "export",
+        "import",
+        "list",
+        "revoke-tokens",
+        "set-password",
+    ]
+    assert "--env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_is_ours(tmp_path):
+    assert forwarding("--version", cwd=tmp_path) == (0, f"forwarding {importlib.metadata.version('forwarding')}\n", "")
+
+
+def test_env_file_settings_and_the_environment_first(tmp_path, db_path):
+    env_file = tmp_path / "forwarding.env"
+    env_file.write_text(
+        "# the service's settings\n"
+        "\n"
+        f"FORWARDING_DATABASE={db_path}\n"
+        "; another comment\n"
+        "FORWARDING_TOKEN_LIFETIME='600'\n"
+        'export FORWARDING_MAX_ENTITIES = "5"\n'
+    )
+    code, out, _ = forwarding("--env-file", str(env_file), "config", cwd=tmp_path, env={"FORWARDING_MAX_ENTITIES": "3"})
+    assert code == 0
+    shown = out.splitlines()
+    assert f"FORWARDING_DATABASE={db_path}" in shown
+    assert "FORWARDING_TOKEN_LIFETIME=600" in shown
+    assert "FORWARDING_MAX_ENTITIES=3" in shown
+
+
+def test_the_shipped_env_file_parses():
+    shipped = pathlib.Path(__file__).parents[1] / "deploy" / "forwarding.env"
+    assert envfile.parse(shipped.read_text(), str(shipped)) == {
+        "FORWARDING_UWSGI_SOCKET": "127.0.0.1:3031",
+        "FORWARDING_DATABASE": "/var/lib/forwarding/forwarding.db",
+    }
+
+
+def test_a_bad_env_file_line_is_a_usage_error(tmp_path):
+    env_file = tmp_path / "forwarding.env"
+    env_file.write_text("FORWARDING_DATABASE=x.db\nthis is not a setting\n")
+    code, out, err = forwarding("--env-file", str(env_file), "list", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err.endswith(
+        f"Error: Invalid value for --env-file: {env_file}, line 2: not NAME=VALUE: 'this is not a setting'\n"
+    )

@@ -27,6 +27,7 @@ class Session:
 
     def __init__(self, app=None, environ=None):
         self.app = app
+        self.database_was_there = True
         self.environ = os.environ if environ is None else environ
 
 
@@ -49,13 +50,14 @@ def main(ctx, env_file):
         session.environ = {**from_file, **session.environ}
 
 
-def command(name, **attributes):
-    """Register the decorated function as the command `name`, run in the app's context."""
+def command(name, creates_database=False, **attributes):
+    """Register the decorated function as the command `name`, run in the app's context. Only a
+    command that `creates_database` may start on a database that is not there yet."""
 
     def register(function):
         @functools.wraps(function)
         def run(*args, **kwargs):
-            with _app(click.get_current_context().find_object(Session)).app_context():
+            with _app(click.get_current_context().find_object(Session), creates_database).app_context():
                 return function(*args, **kwargs)
 
         return main.command(name, **attributes)(run)
@@ -63,14 +65,38 @@ def command(name, **attributes):
     return register
 
 
-def _app(session):
+def _app(session, creates_database):
     if session.app is None:
+        settings = config.from_environment(session.environ)
+        path = settings.get("DATABASE", config.DEFAULTS["DATABASE"])
+        # A command run from the wrong directory, or with a misspelt setting, must not make a
+        # fresh database and show it as if the rules were gone.
+        session.database_was_there = os.path.exists(path)
+        if not creates_database and not session.database_was_there:
+            chosen = "FORWARDING_DATABASE=" + path if "DATABASE" in settings else "FORWARDING_DATABASE is not set"
+            raise click.ClickException(
+                f"no database at {os.path.abspath(path)} ({chosen}): set FORWARDING_DATABASE to the service's"
+                " (or use --env-file), or create one with `forwarding init`"
+            )
         # A database that cannot be used is the operator's to fix: one line, not a traceback.
         try:
-            session.app = create_app(config.from_environment(session.environ))
+            session.app = create_app(settings)
         except UnusableDatabase as error:
             raise click.ClickException(str(error)) from None
     return session.app
+
+
+def _database():
+    return os.path.abspath(current_app.config["DATABASE"])
+
+
+@command("init", creates_database=True)
+def init():
+    """Create the database, unless it is there (the service also creates it when it first starts)."""
+    if click.get_current_context().find_object(Session).database_was_there:
+        click.echo(f"The database {_database()} is there already: nothing to do.")
+    else:
+        click.echo(f"Created the database {_database()}.")
 
 
 @command("set-password")
@@ -103,8 +129,8 @@ def export(output):
     """
     with click.open_file(output or "-", "w", atomic=bool(output)) as out:
         count = rulefile.write(get_repo().each_rule(), out)
-    if output:
-        click.echo(f"Exported {_rules(count)} to {output}.")
+    # Beside an export to stdout, on stderr: the export stays the file alone.
+    click.echo(f"Exported {_rules(count)} from {_database()}" + (f" to {output}." if output else "."), err=not output)
 
 
 @command("import")
@@ -135,7 +161,7 @@ def import_(file, replace):
     counts = Counter(outcomes)
     click.echo(
         (f"Removed {_rules(removed)}, then imported" if replace else "Imported")
-        + f" {_rules(len(rules))} from {source} ({kind}): {counts[Outcome.CREATED]} created,"
+        + f" {_rules(len(rules))} from {source} ({kind}) into {_database()}: {counts[Outcome.CREATED]} created,"
         + f" {counts[Outcome.UPDATED]} updated, {counts[Outcome.DELETED]} deleted."
     )
 
@@ -151,13 +177,14 @@ def list_(limit):
     ]
     total = repo.count_rules()
     if not total:
-        click.echo("No rules.")
+        click.echo(f"No rules in {_database()}.")
         return
     header = ("forward_number", "link_id", "forward_entity_list")
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
     for number, link_id, entities in [header, *rows]:
         click.echo(f"{number:>{widths[0]}}  {link_id:>{widths[1]}}  {entities}")
-    click.echo(f"{len(rows)} of {_rules(total)}." if len(rows) < total else f"{_rules(total)}.")
+    shown = f"{len(rows)} of {_rules(total)}" if len(rows) < total else _rules(total)
+    click.echo(f"{shown} in {_database()}.")
 
 
 @command("revoke-tokens")
@@ -171,6 +198,7 @@ def revoke_tokens():
 @command("config")
 def show_config():
     """Show the settings in force, as FORWARDING_* variables."""
+    click.echo(f"# the database: {_database()}")
     for name in config.DEFAULTS:
         click.echo(f"FORWARDING_{name}={current_app.config[name]}")
 

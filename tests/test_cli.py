@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from helpers import LINK_ITEMS, assert_error, basic
 
 from forwarding import cli, envfile
+from forwarding.repository import Repository
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
 
@@ -142,6 +143,7 @@ def test_config(runner, app, db_path):
     assert (result.exit_code, result.stdout) == (
         0,
         (
+            f"# the database: {db_path}\n"
             f"FORWARDING_DATABASE={db_path}\n"
             "FORWARDING_TOKEN_LIFETIME=7200\n"
             "FORWARDING_MAX_ENTITIES=8\n"
@@ -182,6 +184,7 @@ def test_help_lists_our_commands_only(tmp_path):
         "config",
         "export",
         "import",
+        "init",
         "list",
         "revoke-tokens",
         "set-password",
@@ -228,3 +231,46 @@ def test_a_bad_env_file_line_is_a_usage_error(tmp_path):
     assert err.endswith(
         f"Error: Invalid value for --env-file: {env_file}, line 2: not NAME=VALUE: 'this is not a setting'\n"
     )
+
+
+# -- which database: `init` creates it, the other commands only open it ---------------------------
+
+
+@pytest.mark.parametrize("command", ["list", "export", "config", "revoke-tokens", "import", "set-password"])
+def test_a_missing_database_is_one_line_and_nothing_is_made(tmp_path, command):
+    args = {"import": ["import", "-"], "set-password": ["set-password", "--password", "long-enough"]}.get(
+        command, [command]
+    )
+    code, out, err = forwarding(*args, cwd=tmp_path, input="x\n")
+    expected = (
+        f"Error: no database at {tmp_path}/instance/forwarding.db (FORWARDING_DATABASE is not set): set"
+        " FORWARDING_DATABASE to the service's (or use --env-file), or create one with `forwarding init`\n"
+    )
+    assert (code, out, err) == (1, "", expected)
+    code, out, err = forwarding(*args, cwd=tmp_path, input="x\n", env={"FORWARDING_DATABASE": "data/rules.db"})
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: no database at {tmp_path}/data/rules.db (FORWARDING_DATABASE=data/rules.db): ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_creates_the_database_once(tmp_path):
+    path = tmp_path / "instance" / "forwarding.db"
+    assert forwarding("init", cwd=tmp_path)[:2] == (0, f"Created the database {path}.\n")
+    assert forwarding("list", cwd=tmp_path)[:2] == (0, f"No rules in {path}.\n")
+    assert forwarding("init", cwd=tmp_path)[:2] == (0, f"The database {path} is there already: nothing to do.\n")
+    repo = Repository.connect(str(path))
+    assert repo.account().username == "admin" and repo.count_rules() == 0
+    repo.close()
+
+
+def test_list_export_and_config_name_the_database(tmp_path, db_path):
+    env = {"FORWARDING_DATABASE": db_path}
+    assert forwarding("list", cwd=tmp_path, env=env)[:2] == (0, f"No rules in {db_path}.\n")
+    code, out, err = forwarding("export", cwd=tmp_path, env=env)
+    assert (code, out, err.splitlines()[-1]) == (
+        0,
+        '{"version": 1, "items": []}\n',
+        f"Exported 0 rules from {db_path}.",
+    )
+    code, out, _ = forwarding("config", cwd=tmp_path, env=env)
+    assert (code, out.splitlines()[:2]) == (0, [f"# the database: {db_path}", f"FORWARDING_DATABASE={db_path}"])

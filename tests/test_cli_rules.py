@@ -44,15 +44,15 @@ def write(path, document):
 # -- export --------------------------------------------------------------------------------------
 
 
-def test_export_to_stdout(runner, rules):
+def test_export_to_stdout(runner, rules, db_path):
     result = runner.invoke(args=["export"])
-    assert (result.exit_code, result.stdout) == (0, EXPORTED)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, EXPORTED, f"Exported 3 rules from {db_path}.\n")
 
 
-def test_export_to_a_file(runner, rules, tmp_path):
+def test_export_to_a_file(runner, rules, tmp_path, db_path):
     path = str(tmp_path / "backup.json")
     result = runner.invoke(args=["export", "--output", path])
-    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules to {path}.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules from {db_path} to {path}.\n")
     assert pathlib.Path(path).read_text() == EXPORTED
 
 
@@ -65,19 +65,19 @@ def test_export_of_nothing(runner):
 # -- import --------------------------------------------------------------------------------------
 
 
-def test_export_then_import_restores(runner, rules, repo, tmp_path):
+def test_export_then_import_restores(runner, rules, repo, tmp_path, db_path):
     path = str(tmp_path / "backup.json")
     runner.invoke(args=["export", "-o", path])
     repo.db.execute("DELETE FROM rules")
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 3 rules from {path} (export): 3 created, 0 updated, 0 deleted.\n",
+        f"Imported 3 rules from {path} (export) into {db_path}: 3 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == STORED
 
 
-def test_import_merges(runner, rules, repo, tmp_path):
+def test_import_merges(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "ours.json",
         {
@@ -94,12 +94,12 @@ def test_import_merges(runner, rules, repo, tmp_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 5 rules from {path} (export): 2 created, 1 updated, 1 deleted.\n",
+        f"Imported 5 rules from {path} (export) into {db_path}: 2 created, 1 updated, 1 deleted.\n",
     )
     assert stored_rules(repo) == {101: (7, ["555"]), 300: (8, ["300"]), 400: (9, ["vizit:4"])}
 
 
-def test_import_legacy_forward_table(runner, rules, repo, tmp_path):
+def test_import_legacy_forward_table(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "panel.json",
         {
@@ -114,29 +114,30 @@ def test_import_legacy_forward_table(runner, rules, repo, tmp_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 2 rules from {path} (legacy forward table): 1 created, 1 updated, 0 deleted.\n",
+        f"Imported 2 rules from {path} (legacy forward table) into {db_path}: 1 created, 1 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {**STORED, 5: (None, ["sip:192.168.1.2", "laskomex:10"]), 101: (7, ["77469"])}
 
 
-def test_import_replace(runner, rules, repo, tmp_path):
+def test_import_replace(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "panel.json", {"count": 1, "items": [{"apartment": 102, "forward_numbers": ["1"]}], "version": 1}
     )
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table): 1 created, 0 updated, 0 deleted.\n",
+        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table) into {db_path}:"
+        " 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {102: (None, ["1"])}
 
 
-def test_import_from_stdin(runner, repo):
+def test_import_from_stdin(runner, repo, db_path):
     document = {"version": 1, "items": [{"forward_number": 1, "forward_entity_list": ["2"]}]}
     result = runner.invoke(args=["import", "-"], input=json.dumps(document))
     assert (result.exit_code, result.stdout) == (
         0,
-        "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n",
+        f"Imported 1 rule from stdin (export) into {db_path}: 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {1: (None, ["2"])}
 
@@ -220,7 +221,7 @@ def test_a_missing_file_is_a_usage_error(runner, tmp_path):
 # -- list ----------------------------------------------------------------------------------------
 
 
-def test_list(runner, rules):
+def test_list(runner, rules, db_path):
     result = runner.invoke(args=["list"])
     assert (result.exit_code, result.stdout) == (
         0,
@@ -229,20 +230,24 @@ def test_list(runner, rules):
             "           101        7  101, vizit:1\n"
             "           102        -  laskomex:5\n"
             "           223        8  sip:223@sip.bas-ip.com\n"
-            "3 rules.\n"
+            f"3 rules in {db_path}.\n"
         ),
     )
 
 
-def test_list_limit(runner, rules):
+def test_list_limit(runner, rules, db_path):
     result = runner.invoke(args=["list", "--limit", "1"])
     assert (result.exit_code, result.stdout) == (
         0,
-        ("forward_number  link_id  forward_entity_list\n           101        7  101, vizit:1\n1 of 3 rules.\n"),
+        (
+            "forward_number  link_id  forward_entity_list\n"
+            "           101        7  101, vizit:1\n"
+            f"1 of 3 rules in {db_path}.\n"
+        ),
     )
     assert runner.invoke(args=["list", "--limit", "0"]).exit_code == 2
 
 
-def test_list_of_nothing(runner):
+def test_list_of_nothing(runner, db_path):
     result = runner.invoke(args=["list"])
-    assert (result.exit_code, result.stdout) == (0, "No rules.\n")
+    assert (result.exit_code, result.stdout) == (0, f"No rules in {db_path}.\n")

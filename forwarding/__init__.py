@@ -19,19 +19,22 @@ class UnusableDatabase(Exception):
 def create_app(test_config=None):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
     or `test_config` instead of the environment (the command line passes the settings it read).
-    Raises UnusableDatabase."""
+    Raises config.BadSetting or UnusableDatabase."""
     app = Flask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # docs/api.md fixes the order of every key
     app.logger.setLevel(logging.INFO)
     requestlog.init_app(app)  # first: its before_request must run before any other
+    if test_config is None:
+        for warning in config.unknown():
+            app.logger.warning(warning)
 
     try:
         _prepare_database(app)
     except sqlite3.DatabaseError as error:
         # The file stays as it is: never a fresh database over one that cannot be read.
-        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}; not starting") from None
+        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}") from None
 
     from . import api, db
 

@@ -65,9 +65,20 @@ def command(name, creates_database=False, **attributes):
     return register
 
 
+class SettingError(click.ClickException):
+    """A setting or a database that cannot be used: a usage error, as click's own."""
+
+    exit_code = 2
+
+
 def _app(session, creates_database):
     if session.app is None:
-        settings = config.from_environment(session.environ)
+        try:
+            settings = config.from_environment(session.environ)
+        except config.BadSetting as error:
+            raise SettingError(str(error)) from None
+        for warning in config.unknown(session.environ):
+            click.echo(f"Warning: {warning}", err=True)
         path = settings.get("DATABASE", config.DEFAULTS["DATABASE"])
         # A command run from the wrong directory, or with a misspelt setting, must not make a
         # fresh database and show it as if the rules were gone.
@@ -82,7 +93,7 @@ def _app(session, creates_database):
         try:
             session.app = create_app(settings)
         except UnusableDatabase as error:
-            raise click.ClickException(str(error)) from None
+            raise SettingError(str(error)) from None
     return session.app
 
 

@@ -274,3 +274,40 @@ def test_list_export_and_config_name_the_database(tmp_path, db_path):
     )
     code, out, _ = forwarding("config", cwd=tmp_path, env=env)
     assert (code, out.splitlines()[:2]) == (0, [f"# the database: {db_path}", f"FORWARDING_DATABASE={db_path}"])
+
+
+# -- bad settings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (
+            {"FORWARDING_TOKEN_LIFETIME": "-5"},
+            "FORWARDING_TOKEN_LIFETIME is '-5': it must be a whole number of seconds, at least 1",
+        ),
+        ({"FORWARDING_LOG_FORMAT": "xml"}, "FORWARDING_LOG_FORMAT is 'xml': it must be text or json"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_a_usage_error(tmp_path, db_path, setting, message):
+    code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_DATABASE": db_path, **setting})
+    assert (code, out, err) == (2, "", f"Error: {message}\n")
+
+
+def test_a_damaged_database_is_one_line_and_a_usage_error(tmp_path):
+    path = tmp_path / "forwarding.db"
+    path.write_bytes(b"no database\n" * 400)
+    code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_DATABASE": str(path)})
+    assert (code, out, err) == (2, "", f"Error: cannot use the database '{path}': file is not a database\n")
+    assert path.read_bytes() == b"no database\n" * 400
+
+
+def test_an_unknown_variable_is_warned_about(tmp_path, db_path):
+    code, out, err = forwarding(
+        "list", cwd=tmp_path, env={"FORWARDING_DATABASE": db_path, "FORWARDING_TOKEN_LIFETIM": "5"}
+    )
+    assert (code, out) == (0, f"No rules in {db_path}.\n")
+    assert err.splitlines()[0] == (
+        "Warning: FORWARDING_TOKEN_LIFETIM is not a setting of forwarding, and is ignored"
+        " (did you mean FORWARDING_TOKEN_LIFETIME?)"
+    )

@@ -1,0 +1,55 @@
+"""What uWSGI's start prints: one line for a setting or a database it cannot use, no traceback
+(wsgi.ini has the master check them, forwarding/startcheck.py)."""
+
+import subprocess
+
+import pytest
+from deployment import ROOT, START_TIMEOUT, Uwsgi, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def start_failing(programs, tmp_path, **settings):
+    """uWSGI started with `settings` on a free port: its exit status and its log, once it gave up."""
+    env = {"FORWARDING_HTTP_SOCKET": f"127.0.0.1:{free_port()}", **settings}
+    uwsgi = Uwsgi(programs[1], tmp_path, env)
+    with open(uwsgi.log_path, "wb") as log:
+        process = subprocess.Popen(
+            [programs[1], "--ini", str(ROOT / "wsgi.ini")],
+            cwd=ROOT,
+            env=uwsgi.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        return process.wait(START_TIMEOUT), uwsgi.log()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def ours(log):
+    return [line for line in log.splitlines() if line.startswith("forwarding:") or "Traceback" in line]
+
+
+def test_a_bad_setting_stops_the_start_with_one_line(programs, tmp_path):
+    database = tmp_path / "forwarding.db"
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database), FORWARDING_TOKEN_LIFETIME="-5")
+    assert status != 0
+    assert ours(log) == [
+        "forwarding: FORWARDING_TOKEN_LIFETIME is '-5': it must be a whole number of seconds, at least 1; not starting"
+    ]
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert not database.exists()
+
+
+def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tmp_path):
+    database = tmp_path / "forwarding.db"
+    database.write_bytes(b"this is no database\n" * 300)
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert ours(log) == [f"forwarding: cannot use the database '{database}': file is not a database; not starting"]
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert database.read_bytes() == b"this is no database\n" * 300

@@ -13,7 +13,7 @@ from collections import Counter
 import click
 from flask import current_app
 
-from . import UnusableDatabase, config, create_app, credentials, envfile, rulefile
+from . import FACTORY_PASSWORD_WARNING, UnusableDatabase, config, create_app, credentials, envfile, rulefile
 from .db import get_repo
 from .repository import Outcome
 
@@ -91,7 +91,7 @@ def _app(session, creates_database):
             )
         # A database that cannot be used is the operator's to fix: one line, not a traceback.
         try:
-            session.app = create_app(settings)
+            session.app = create_app(settings, announce=False)  # the commands say what matters to them
         except UnusableDatabase as error:
             raise SettingError(str(error)) from None
     return session.app
@@ -108,6 +108,7 @@ def init():
         click.echo(f"The database {_database()} is there already: nothing to do.")
     else:
         click.echo(f"Created the database {_database()}.")
+    _warn_of_the_factory_password()
 
 
 @command("set-password")
@@ -210,8 +211,14 @@ def revoke_tokens():
 def show_config():
     """Show the settings in force, as FORWARDING_* variables."""
     click.echo(f"# the database: {_database()}")
+    _warn_of_the_factory_password()
     for name in config.DEFAULTS:
         click.echo(f"FORWARDING_{name}={current_app.config[name]}")
+
+
+def _warn_of_the_factory_password():
+    if get_repo().account().is_default:
+        click.echo(f"Warning: {FACTORY_PASSWORD_WARNING}", err=True)
 
 
 def _rules(count):

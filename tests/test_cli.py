@@ -176,9 +176,9 @@ def forwarding(*args, cwd, env=None, input=None):
     return run.returncode, run.stdout, run.stderr
 
 
-def test_help_lists_our_commands_only(tmp_path):
-    code, out, err = forwarding("--help", cwd=tmp_path)
-    assert (code, err) == (0, "")
+def test_help_lists_our_commands_only(tmp_path, db_path):
+    code, out, err = forwarding("--help", cwd=tmp_path, env={"FORWARDING_DATABASE": db_path})
+    assert (code, err) == (0, "")  # no warning of the factory password either
     commands = out.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in commands if line[2] != " "] == [
         "config",
@@ -190,7 +190,7 @@ def test_help_lists_our_commands_only(tmp_path):
         "set-password",
     ]
     assert "--env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out
-    assert list(tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["forwarding.db"]
 
 
 def test_version_is_ours(tmp_path):
@@ -255,9 +255,10 @@ def test_a_missing_database_is_one_line_and_nothing_is_made(tmp_path, command):
 
 def test_init_creates_the_database_once(tmp_path):
     path = tmp_path / "instance" / "forwarding.db"
-    assert forwarding("init", cwd=tmp_path)[:2] == (0, f"Created the database {path}.\n")
-    assert forwarding("list", cwd=tmp_path)[:2] == (0, f"No rules in {path}.\n")
-    assert forwarding("init", cwd=tmp_path)[:2] == (0, f"The database {path} is there already: nothing to do.\n")
+    warning = f"Warning: {FACTORY_WARNING}\n"
+    assert forwarding("init", cwd=tmp_path) == (0, f"Created the database {path}.\n", warning)
+    assert forwarding("list", cwd=tmp_path) == (0, f"No rules in {path}.\n", "")
+    assert forwarding("init", cwd=tmp_path) == (0, f"The database {path} is there already: nothing to do.\n", warning)
     repo = Repository.connect(str(path))
     assert repo.account().username == "admin" and repo.count_rules() == 0
     repo.close()
@@ -265,15 +266,15 @@ def test_init_creates_the_database_once(tmp_path):
 
 def test_list_export_and_config_name_the_database(tmp_path, db_path):
     env = {"FORWARDING_DATABASE": db_path}
-    assert forwarding("list", cwd=tmp_path, env=env)[:2] == (0, f"No rules in {db_path}.\n")
-    code, out, err = forwarding("export", cwd=tmp_path, env=env)
-    assert (code, out, err.splitlines()[-1]) == (
+    assert forwarding("list", cwd=tmp_path, env=env) == (0, f"No rules in {db_path}.\n", "")
+    assert forwarding("export", cwd=tmp_path, env=env) == (
         0,
         '{"version": 1, "items": []}\n',
-        f"Exported 0 rules from {db_path}.",
+        f"Exported 0 rules from {db_path}.\n",
     )
-    code, out, _ = forwarding("config", cwd=tmp_path, env=env)
+    code, out, err = forwarding("config", cwd=tmp_path, env=env)
     assert (code, out.splitlines()[:2]) == (0, [f"# the database: {db_path}", f"FORWARDING_DATABASE={db_path}"])
+    assert err == f"Warning: {FACTORY_WARNING}\n"  # config says what an operator should check
 
 
 # -- bad settings ---------------------------------------------------------------------------------

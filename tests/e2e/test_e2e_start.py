@@ -1,10 +1,15 @@
-"""What uWSGI's start prints: one line for a setting or a database it cannot use, no traceback
-(wsgi.ini has the master check them, forwarding/startcheck.py)."""
+"""What uWSGI's start prints: one line for a setting or a database it cannot use, no traceback;
+a warning once per start of the master, not per worker (wsgi.ini has the master check the
+settings and the database, forwarding/startcheck.py)."""
 
+import os
+import signal
 import subprocess
 
 import pytest
 from deployment import ROOT, START_TIMEOUT, Uwsgi, free_port
+
+from forwarding import FACTORY_PASSWORD_WARNING
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +58,28 @@ def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tm
     assert ours(log) == [f"forwarding: cannot use the database '{database}': file is not a database; not starting"]
     assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
     assert database.read_bytes() == b"this is no database\n" * 300
+
+
+def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_path):
+    port = free_port()
+    uwsgi = Uwsgi(
+        programs[1],
+        tmp_path,
+        {
+            "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}",
+            "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
+            "FORWARDING_TOKEN_LIFETIM": "60",
+        },
+    )
+    uwsgi.start()  # 4 workers, each loading the app (lazy-apps)
+    try:
+        killed = next(iter(uwsgi.requests_by_worker()))
+        os.kill(killed, signal.SIGKILL)
+        uwsgi.wait_ready(replacing=killed)
+        log = uwsgi.log()
+    finally:
+        uwsgi.stop()
+    assert log.count("WSGI app 0 (mountpoint='') ready") == 5
+    assert log.count(FACTORY_PASSWORD_WARNING) == 1
+    assert log.count("FORWARDING_TOKEN_LIFETIM is not a setting of forwarding") == 1
+    assert "Traceback" not in log

@@ -120,9 +120,9 @@ def set_password(username, password):
         raise click.BadParameter("the password must not be empty", param_hint="--password")
     repo = get_repo()
     username = username or repo.account().username
-    repo.set_account(username, credentials.hash_password(password), is_default=password == credentials.DEFAULT_PASSWORD)
-    current_app.logger.info("password of account %r changed", username)
-    click.echo(f"Password of {username!r} changed.")
+    revoked = repo.set_account(username, credentials.hash_password(password), password == credentials.DEFAULT_PASSWORD)
+    current_app.logger.info("password of account %r changed; %s revoked", username, _tokens(revoked))
+    click.echo(f"Password of {username!r} changed; {_tokens(revoked)} revoked: every client must log in again.")
 
 
 @command("export")
@@ -203,8 +203,8 @@ def list_(limit):
 def revoke_tokens():
     """Log every client out: delete all login tokens (HTTP Basic keeps working)."""
     count = get_repo().revoke_tokens()
-    current_app.logger.info("%d tokens revoked", count)
-    click.echo(f"Revoked {count} token{'' if count == 1 else 's'}.")
+    current_app.logger.info("%s revoked", _tokens(count))
+    click.echo(f"Revoked {_tokens(count)}.")
 
 
 @command("config")
@@ -219,6 +219,10 @@ def show_config():
 def _warn_of_the_factory_password():
     if get_repo().account().is_default:
         click.echo(f"Warning: {FACTORY_PASSWORD_WARNING}", err=True)
+
+
+def _tokens(count):
+    return f"{count} token{'' if count == 1 else 's'}"
 
 
 def _rules(count):

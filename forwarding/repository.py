@@ -323,11 +323,14 @@ class Repository:
         return None if row is None else Account(*row)
 
     def set_account(self, username, password_hash, is_default=False):
+        """Set the account, and revoke every token with it: one issued under the old password
+        must not outlive it. How many tokens that revoked."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, ?)",
                 (username, password_hash, int(is_default)),
             )
+            return db.execute("DELETE FROM tokens").rowcount
 
     def setting(self, name):
         row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()

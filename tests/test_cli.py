@@ -35,7 +35,10 @@ def warnings(caplog):
 def test_set_password(client, runner, caplog):
     assert basic_status(client, "admin", "123456") == 200  # remembered as verified from here on
     outcome = runner.invoke(args=["set-password", "--password", "n3w-Secret"])
-    assert (outcome.exit_code, outcome.output) == (0, "Password of 'admin' changed.\n")
+    assert (outcome.exit_code, outcome.output) == (
+        0,
+        "Password of 'admin' changed; 1 token revoked: every client must log in again.\n",
+    )
     assert log_in(client, "n3w-Secret").status_code == 200
     md5 = hashlib.md5(b"n3w-Secret").hexdigest().upper()
     assert client.get("/api/v1/login", query_string={"username": "admin", "password": md5}).status_code == 200
@@ -43,6 +46,19 @@ def test_set_password(client, runner, caplog):
     assert basic_status(client, "admin", "n3w-Secret") == 200
     assert basic_status(client, "admin", "123456") == 401
     assert "n3w-Secret" not in caplog.text
+
+
+def test_set_password_revokes_every_token(client, runner, auth, repo):
+    tokens = [log_in(client, "123456").get_json()["token"] for _ in range(2)]
+    outcome = runner.invoke(args=["set-password", "--password", "n3w-Secret"])
+    assert (outcome.exit_code, outcome.stdout) == (
+        0,
+        "Password of 'admin' changed; 3 tokens revoked: every client must log in again.\n",
+    )
+    for headers in [auth, *({"Authorization": f"Bearer {token}"} for token in tokens)]:
+        assert_error(client.get("/api/v1/forward/items", headers=headers), 401, "Log In")
+    assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
+    assert basic_status(client, "admin", "n3w-Secret") == 200  # Basic with the new password works at once
 
 
 def test_a_non_ascii_password(client, runner):
@@ -70,7 +86,10 @@ def test_set_password_refuses_a_mismatch_or_an_empty_password(client, runner, re
 
 def test_set_password_can_rename_the_account(client, runner):
     outcome = runner.invoke(args=["set-password", "--username", "operator", "--password", "pw"])
-    assert (outcome.exit_code, outcome.output) == (0, "Password of 'operator' changed.\n")
+    assert (outcome.exit_code, outcome.output) == (
+        0,
+        "Password of 'operator' changed; 1 token revoked: every client must log in again.\n",
+    )
     assert log_in(client, "pw", username="operator").status_code == 200
     assert_error(log_in(client, "pw"), 400, "Wrong login or password")
 

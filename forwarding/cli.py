@@ -8,6 +8,7 @@ it runs inside the app's context, so `get_repo()` and `current_app` work as in a
 import functools
 import json
 import os
+import sys
 from collections import Counter
 
 import click
@@ -65,8 +66,9 @@ def command(name, creates_database=False, **attributes):
     return register
 
 
-class SettingError(click.ClickException):
-    """A setting or a database that cannot be used: a usage error, as click's own."""
+class BadInput(click.ClickException):
+    """A setting, a database or a value that the command cannot use: a usage error, as click's
+    own, in one line."""
 
     exit_code = 2
 
@@ -76,7 +78,7 @@ def _app(session, creates_database):
         try:
             settings = config.from_environment(session.environ)
         except config.BadSetting as error:
-            raise SettingError(str(error)) from None
+            raise BadInput(str(error)) from None
         for warning in config.unknown(session.environ):
             click.echo(f"Warning: {warning}", err=True)
         path = settings.get("DATABASE", config.DEFAULTS["DATABASE"])
@@ -93,7 +95,7 @@ def _app(session, creates_database):
         try:
             session.app = create_app(settings, announce=False)  # the commands say what matters to them
         except UnusableDatabase as error:
-            raise SettingError(str(error)) from None
+            raise BadInput(str(error)) from None
     return session.app
 
 
@@ -113,16 +115,48 @@ def init():
 
 @command("set-password")
 @click.option("--username", help="Rename the account too (default: keep its name).")
-@click.password_option(help="The new password (asked for twice when not given).")
-def set_password(username, password):
-    """Change the administrator's password."""
-    if not password:
-        raise click.BadParameter("the password must not be empty", param_hint="--password")
+@click.option("--password", help="The new password. Other users see it in `ps`: prefer the prompt or --password-stdin.")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin, one line (for scripts).")
+def set_password(username, password, password_stdin):
+    """Change the administrator's password.
+
+    Without --password or --password-stdin it is asked for twice, on a terminal. At least 8
+    characters, and not the factory password. Every login token is revoked; HTTP Basic takes
+    the new password at once.
+    """
+    if username is not None and (problem := credentials.username_problem(username)):
+        raise BadInput(f"--username: {problem}")
+    password = _new_password(password, password_stdin)
     repo = get_repo()
     username = username or repo.account().username
-    revoked = repo.set_account(username, credentials.hash_password(password), password == credentials.DEFAULT_PASSWORD)
+    revoked = repo.set_account(username, credentials.hash_password(password))
     current_app.logger.info("password of account %r changed; %s revoked", username, _tokens(revoked))
     click.echo(f"Password of {username!r} changed; {_tokens(revoked)} revoked: every client must log in again.")
+
+
+def _new_password(given, from_stdin):
+    if from_stdin:
+        return _acceptable(sys.stdin.readline().removesuffix("\n").removesuffix("\r"))
+    if given is not None:
+        return _acceptable(given)
+    if not _stdin_is_terminal():
+        # getpass would read the pipe with a warning that the input may be echoed.
+        raise BadInput("stdin is not a terminal: give the password on stdin with --password-stdin")
+    # An empty answer is refused with a reason, not asked again without a word.
+    password = _acceptable(click.prompt("New password", hide_input=True, default="", show_default=False))
+    if click.prompt("Repeat it", hide_input=True, default="", show_default=False) != password:
+        raise BadInput("the two passwords differ: nothing changed")
+    return password
+
+
+def _acceptable(password):
+    if problem := credentials.password_problem(password):
+        raise BadInput(problem)
+    return password
+
+
+def _stdin_is_terminal():
+    return sys.stdin.isatty()
 
 
 @command("export")
@@ -165,7 +199,7 @@ def import_(file, replace):
     except (ValueError, RecursionError) as error:  # BadFile, or not JSON
         raise click.ClickException(f"{source}: {error}") from None
     repo = get_repo()
-    if len(rules) >= PROGRESS_FROM and click.get_text_stream("stdout").isatty():
+    if len(rules) >= PROGRESS_FROM and sys.stdout.isatty():
         with click.progressbar(rules, label="Importing") as bar:
             removed, outcomes = repo.import_rules(bar, replace)
     else:

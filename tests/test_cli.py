@@ -6,6 +6,7 @@ import importlib.metadata
 import logging
 import os
 import pathlib
+import pty
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import LINK_ITEMS, assert_error, basic
 
-from forwarding import cli, envfile
+from forwarding import cli, credentials, envfile
 from forwarding.repository import Repository
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
@@ -68,30 +69,108 @@ def test_a_non_ascii_password(client, runner):
     assert basic_status(client, "admin", "пароль-№1") == 200
 
 
-def test_set_password_asks_twice(client, runner):
-    outcome = runner.invoke(args=["set-password"], input="typed\ntyped\n")
+@pytest.fixture
+def terminal(monkeypatch):
+    """stdin as a terminal, which the prompt needs (the runner's input is a pipe)."""
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+
+
+def test_set_password_asks_twice(client, runner, terminal):
+    outcome = runner.invoke(args=["set-password"], input="typed-twice\ntyped-twice\n")
     assert outcome.exit_code == 0
-    assert log_in(client, "typed").status_code == 200
+    assert outcome.stdout == (
+        "New password: \nRepeat it: \nPassword of 'admin' changed; 1 token revoked: every client must log in again.\n"
+    )
+    assert log_in(client, "typed-twice").status_code == 200
 
 
-def test_set_password_refuses_a_mismatch_or_an_empty_password(client, runner, repo):
+def test_set_password_from_stdin(client, runner):
+    outcome = runner.invoke(args=["set-password", "--password-stdin"], input="from a script\r\nnot this\n")
+    assert (outcome.exit_code, outcome.stderr) == (0, "")
+    assert log_in(client, "from a script").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args, input, message",
+    [
+        (["--password-stdin"], "", "the password must be at least 8 characters long (this one has 0)"),
+        (["--password-stdin"], "1234567\n", "the password must be at least 8 characters long (this one has 7)"),
+        (["--password-stdin"], "123456\n", "that is the factory password, which everyone knows: choose another"),
+        (["--password", "abc"], None, "the password must be at least 8 characters long (this one has 3)"),
+        ([], "long-enough\n", "stdin is not a terminal: give the password on stdin with --password-stdin"),
+        (
+            ["--username", "a:b", "--password", "long-enough"],
+            None,
+            "--username: the username must not contain a colon or control characters",
+        ),
+        (["--username", "", "--password", "long-enough"], None, "--username: the username must not be empty"),
+    ],
+)
+def test_set_password_refusals(client, runner, repo, args, input, message):
     before = repo.account().password_hash
-    assert runner.invoke(args=["set-password"], input="one\ntwo\n").exit_code != 0
-    outcome = runner.invoke(args=["set-password", "--password", ""])
-    assert outcome.exit_code == 2
-    assert "the password must not be empty" in outcome.output
+    outcome = runner.invoke(args=["set-password", *args], input=input)
+    assert (outcome.exit_code, outcome.stdout, outcome.stderr) == (2, "", f"Error: {message}\n")
+    assert repo.account().password_hash == before
+    assert repo.account().username == "admin"
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("one-password\nanother-one\n", "the two passwords differ: nothing changed"),
+        ("\n", "the password must be at least 8 characters long (this one has 0)"),  # not asked again silently
+    ],
+)
+def test_set_password_at_the_prompt_refuses(client, runner, repo, terminal, typed, message):
+    before = repo.account().password_hash
+    outcome = runner.invoke(args=["set-password"], input=typed)
+    assert (outcome.exit_code, outcome.stderr) == (2, f"Error: {message}\n")
     assert repo.account().password_hash == before
     assert log_in(client, "123456").status_code == 200
 
 
+def test_set_password_on_a_real_terminal_warns_of_nothing(tmp_path, db_path):
+    """getpass on a pseudo-terminal: no GetPassWarning, no echo of the password."""
+    primary, secondary = pty.openpty()
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    process = subprocess.Popen(
+        [FORWARDING, "set-password"],
+        cwd=tmp_path,
+        env={**environ, "FORWARDING_DATABASE": db_path},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    shown = b""
+    for prompt in (b"New password: ", b"Repeat it: "):
+        while prompt not in shown:
+            shown += os.read(primary, 1024)
+        os.write(primary, b"on-a-terminal\n")
+    assert process.wait(30) == 0
+    while True:
+        try:
+            chunk = os.read(primary, 1024)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    text = shown.decode().replace("\r\n", "\n")
+    assert "Warning" not in text and "on-a-terminal" not in text
+    assert text.endswith("Password of 'admin' changed; 1 token revoked: every client must log in again.\n")
+
+
 def test_set_password_can_rename_the_account(client, runner):
-    outcome = runner.invoke(args=["set-password", "--username", "operator", "--password", "pw"])
+    outcome = runner.invoke(args=["set-password", "--username", "operator", "--password", "pw-of-the-operator"])
     assert (outcome.exit_code, outcome.output) == (
         0,
         "Password of 'operator' changed; 1 token revoked: every client must log in again.\n",
     )
-    assert log_in(client, "pw", username="operator").status_code == 200
-    assert_error(log_in(client, "pw"), 400, "Wrong login or password")
+    assert log_in(client, "pw-of-the-operator", username="operator").status_code == 200
+    assert_error(log_in(client, "pw-of-the-operator"), 400, "Wrong login or password")
 
 
 def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
@@ -107,14 +186,14 @@ def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
         assert secret.encode() not in stored
 
 
-def test_the_factory_password_warning(make_app, runner, caplog):
+def test_the_factory_password_warning(make_app, runner, repo, caplog):
     make_app()
     assert warnings(caplog) == [FACTORY_WARNING]
-    runner.invoke(args=["set-password", "--password", "changed"])
+    runner.invoke(args=["set-password", "--password", "changed-it"])
     caplog.clear()
     make_app()
     assert warnings(caplog) == []
-    runner.invoke(args=["set-password", "--password", "123456"])  # back to the factory password
+    repo.set_account("admin", credentials.hash_password("123456"), is_default=True)  # a database from before
     make_app()
     assert warnings(caplog) == [FACTORY_WARNING]
 

@@ -6,15 +6,17 @@ it runs inside the app's context, so `get_repo()` and `current_app` work as in a
 """
 
 import functools
+import ipaddress
 import json
 import os
 import sys
+import time
 from collections import Counter
 
 import click
 from flask import current_app
 
-from . import FACTORY_PASSWORD_WARNING, UnusableDatabase, config, create_app, credentials, envfile, rulefile
+from . import FACTORY_PASSWORD_WARNING, UnusableDatabase, config, create_app, credentials, envfile, rulefile, throttle
 from .db import get_repo
 from .repository import Outcome
 
@@ -128,10 +130,17 @@ def set_password(username, password, password_stdin):
         raise BadInput(f"--username: {problem}")
     password = _new_password(password, password_stdin)
     repo = get_repo()
-    username = username or repo.account().username
+    before = repo.account().username
+    username = username or before
     revoked = repo.set_account(username, credentials.hash_password(password))
     current_app.logger.info("password of account %r changed; %s revoked", username, _tokens(revoked))
     click.echo(f"Password of {username!r} changed; {_tokens(revoked)} revoked: every client must log in again.")
+    # Its login blocks go too: they kept out guesses at the old password, and now the right one.
+    addresses = repo.login_failure_addresses()
+    keys = [throttle.key(name, address) for name in {before, username} for address in addresses]
+    if lifted := repo.lift_login_blocks(time.time(), keys=keys):
+        current_app.logger.info("%s of account %r lifted", _blocks(lifted), username)
+        click.echo(f"Lifted {_blocks(lifted)} of {username!r}.")
 
 
 def _new_password(given, from_stdin):
@@ -241,6 +250,49 @@ def revoke_tokens():
     click.echo(f"Revoked {_tokens(count)}.")
 
 
+@command("blocks")
+def blocks():
+    """List the login blocks in force, by address.
+
+    After FORWARDING_LOGIN_MAX_FAILURES failed logins (or HTTP Basic checks) for one username
+    from one address, that username's attempts from that address are refused, even with the
+    right password, until the time shown. `forwarding unblock` lifts them.
+    """
+    rows = [
+        ("-" if address is None else address, throttle.local_time(until), str(usernames))
+        for address, until, usernames in get_repo().login_blocks(time.time())
+    ]
+    if not rows:
+        click.echo(f"No login blocks in force in {_database()}.")
+        return
+    header = ("address", "blocked until", "usernames")
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
+    for address, until, usernames in [header, *rows]:
+        click.echo(f"{address:<{widths[0]}}  {until:<{widths[1]}}  {usernames}")
+    click.echo(f"{len(rows)} address{'' if len(rows) == 1 else 'es'} blocked in {_database()}.")
+
+
+@command("unblock")
+@click.argument("address", required=False)
+@click.option("--all", "everyone", is_flag=True, help="Lift every block, of every address.")
+def unblock(address, everyone):
+    """Lift the login blocks of ADDRESS (every username's), or of all addresses with --all.
+
+    Their counts of failed attempts start afresh too.
+    """
+    if everyone == (address is not None):
+        raise BadInput("give an ADDRESS or --all, not both" if everyone else "give an ADDRESS, or --all")
+    if address is not None:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            raise BadInput(f"{address!r} is not an IP address") from None
+    lifted = get_repo().lift_login_blocks(time.time(), address=address)
+    whose = "every address" if everyone else address
+    current_app.logger.info("%s of %s lifted", _blocks(lifted), whose)
+    click.echo(f"Lifted {_blocks(lifted)} of {whose}.")
+
+
 @command("config")
 def show_config():
     """Show the settings in force, as FORWARDING_* variables."""
@@ -257,6 +309,10 @@ def _warn_of_the_factory_password():
 
 def _tokens(count):
     return f"{count} token{'' if count == 1 else 's'}"
+
+
+def _blocks(count):
+    return f"{count} login block{'' if count == 1 else 's'}"
 
 
 def _rules(count):

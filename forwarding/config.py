@@ -40,7 +40,7 @@ INTEGERS = {
     "BUSY_TIMEOUT_MS": ("milliseconds", 1, 2**31 - 1),  # SQLite keeps it in a C int
     "BASIC_AUTH_CACHE_SECONDS": ("seconds", 0, INT64_MAX),  # 0: every Basic request checks the hash
     "LOGIN_WINDOW_SECONDS": ("seconds", 1, INT64_MAX),
-    "LOGIN_BLOCK_SECONDS": ("seconds", 1, INT64_MAX),
+    "LOGIN_BLOCK_SECONDS": ("seconds", 1, 366 * 86400),  # its end is shown as a date
 }
 CHOICES = {"LOG_FORMAT": ("text", "json")}
 NOT_EMPTY = {"DATABASE"}

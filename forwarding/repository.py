@@ -44,13 +44,18 @@ SCHEMA = (
         key TEXT PRIMARY KEY,                -- SHA-256 of the username and the address (throttle.py)
         failures INTEGER NOT NULL,           -- failed attempts since window_start
         window_start REAL NOT NULL,
-        blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
+        blocked_until REAL NOT NULL,         -- attempts are refused unchecked until then
+        address TEXT                         -- the address alone, for the operator (NULL: from before)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID""",
 )
+
+# Columns added since the first schema: (table, column, definition), added to a database that
+# lacks them.
+ADDED_COLUMNS = (("login_failures", "address", "TEXT"),)
 
 # The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
 # already, and decoding and encoding them again in Python is most of a list request's own work.
@@ -174,6 +179,9 @@ class Repository:
         with self._transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            for table, column, definition in ADDED_COLUMNS:
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if db.execute("SELECT 1 FROM account").fetchone() is None:
                 db.execute(
@@ -288,8 +296,8 @@ class Repository:
         row = self.db.execute("SELECT blocked_until FROM login_failures WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def add_login_failure(self, key, now, max_failures, window_seconds, block_seconds):
-        """Count a failed attempt for `key`; True when it is the `max_failures`th within
+    def add_login_failure(self, key, address, now, max_failures, window_seconds, block_seconds):
+        """Count a failed attempt for `key`, from `address`; True when it is the `max_failures`th within
         `window_seconds`, which blocks `key` for `block_seconds` and starts its count afresh.
 
         Counts whose window and block have both ended are dropped first, so an old count
@@ -300,9 +308,10 @@ class Repository:
                 "DELETE FROM login_failures WHERE window_start <= ? AND blocked_until <= ?", (now - window_seconds, now)
             )
             (failures,) = db.execute(
-                "INSERT INTO login_failures (key, failures, window_start, blocked_until) VALUES (?, 1, ?, 0)"
+                "INSERT INTO login_failures (key, failures, window_start, blocked_until, address)"
+                " VALUES (?, 1, ?, 0, ?)"
                 " ON CONFLICT (key) DO UPDATE SET failures = failures + 1 RETURNING failures",
-                (key, now),
+                (key, now, address),
             ).fetchone()
             if failures < max_failures:
                 return False
@@ -315,6 +324,33 @@ class Repository:
     def clear_login_failures(self, key):
         with self._transaction() as db:
             db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
+
+    def login_blocks(self, now):
+        """The blocks in force at `now`, by address: `(address, last blocked_until, how many
+        usernames)` in address order; the address is None for a block recorded without one."""
+        return self.db.execute(
+            "SELECT address, max(blocked_until), count(*) FROM login_failures WHERE blocked_until > ?"
+            " GROUP BY address ORDER BY address",
+            (now,),
+        ).fetchall()
+
+    def login_failure_addresses(self):
+        return [address for (address,) in self.db.execute("SELECT DISTINCT address FROM login_failures")]
+
+    def lift_login_blocks(self, now, address=None, keys=None):
+        """Forget the failed attempts (blocks and counts) from `address`, or of `keys`, or all of
+        them when both are None; how many blocks in force at `now` that lifted."""
+        where, parameters = "1", ()
+        if address is not None:
+            where, parameters = "address = ?", (address,)
+        elif keys is not None:
+            where, parameters = "key IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),)
+        with self._transaction() as db:
+            (lifted,) = db.execute(
+                f"SELECT count(*) FROM login_failures WHERE blocked_until > ? AND {where}", (now, *parameters)
+            ).fetchone()
+            db.execute(f"DELETE FROM login_failures WHERE {where}", parameters)
+            return lifted
 
     # -- the account and the settings ----------------------------------------------------------
 

@@ -6,9 +6,11 @@ HTTP Basic both count and are both refused: they check the same password, so thr
 alone would leave the other open to guessing (and a client stuck on a wrong Basic password
 would cost a slow hash on every call). A refused attempt gets the answer of a wrong password,
 so it tells nothing. Bearer tokens do not count: they carry no username, and 122 random bits
-are not guessed.
+are not guessed. The address is kept beside each count, so that an operator can list the blocks
+and lift them (`forwarding blocks`, `forwarding unblock`); the username is not.
 """
 
+import datetime
 import hashlib
 import time
 
@@ -17,10 +19,15 @@ from flask import current_app, request
 from .db import get_repo
 
 
-def _key(username):
+def key(username, address):
     # A digest: a key of one size however long the username, and no typed name kept.
-    who = f"{username}\0{request.remote_addr}"
+    who = f"{username}\0{address}"
     return hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def local_time(timestamp):
+    """`timestamp` as the log and the operator's commands show it: local time with its offset."""
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def _who(username):
@@ -32,24 +39,34 @@ def _who(username):
 def checked(username, check):
     """`check()`, the password check, unless `username` is throttled from the caller's address:
     then False without calling it. A failure counts towards a block; a success clears the count."""
-    config, repo, key, now = current_app.config, get_repo(), _key(username), time.time()
-    blocked_until = repo.blocked_until(key)
+    config, repo, now = current_app.config, get_repo(), time.time()
+    address = request.remote_addr
+    who = key(username, address)
+    blocked_until = repo.blocked_until(who)
     if blocked_until is not None and blocked_until > now:
         current_app.logger.info(
-            "attempt for %s refused unchecked: throttled for %d more s", _who(username), blocked_until - now
+            "attempt for %s refused unchecked: throttled until %s (%d s more)",
+            _who(username),
+            local_time(blocked_until),
+            blocked_until - now,
         )
         return False
     if check():
         if blocked_until is not None:
-            repo.clear_login_failures(key)
+            repo.clear_login_failures(who)
         return True
-    max_failures, window = config["LOGIN_MAX_FAILURES"], config["LOGIN_WINDOW_SECONDS"]
-    if repo.add_login_failure(key, now, max_failures, window, config["LOGIN_BLOCK_SECONDS"]):
+    max_failures, window, block = (
+        config["LOGIN_MAX_FAILURES"],
+        config["LOGIN_WINDOW_SECONDS"],
+        config["LOGIN_BLOCK_SECONDS"],
+    )
+    if repo.add_login_failure(who, address, now, max_failures, window, block):
         current_app.logger.warning(
-            "%d failed attempts for %s within %d s: its attempts are refused unchecked for %d s",
+            "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)",
             max_failures,
             _who(username),
             window,
-            config["LOGIN_BLOCK_SECONDS"],
+            local_time(now + block),
+            block,
         )
     return False

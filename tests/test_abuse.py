@@ -2,8 +2,10 @@
 log. (Expired tokens refused and purged: test_auth.py.)"""
 
 import base64
+import datetime
 import hashlib
 import logging
+import re
 
 import pytest
 from helpers import MD5_123456, assert_error, basic
@@ -21,6 +23,12 @@ def login(client, password=MD5_123456, username="admin", address="127.0.0.1"):
         query_string={"username": username, "password": password},
         environ_overrides={"REMOTE_ADDR": address},
     )
+
+
+def shown_time(text):
+    """The time a log line shows (local, with its offset: `2026-11-30 04:25:17+01:00`), in seconds."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", text)
+    return int(datetime.datetime.fromisoformat(text).timestamp())
 
 
 def assert_wrong_login(response):
@@ -51,15 +59,26 @@ def test_failed_logins_block_the_username_from_that_address(client, limits, chec
     for _ in range(max_failures):
         assert_wrong_login(login(client, password=WRONG_MD5))
     assert len(checks) == max_failures
-    assert (
+    started = re.search(
         f"{max_failures} failed attempts for username 'admin' from 127.0.0.1 within {window} s: "
-        f"its attempts are refused unchecked for {block} s"
-    ) in caplog.text
+        f"its attempts are refused unchecked until (.*) \\({block} s\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert shown_time(started[1]) == int(clock.now + block)
     # Now even the right password is refused, as a wrong one is, and not checked.
+    clock.advance(100)
     assert_wrong_login(login(client))
     assert_wrong_login(login(client, password=MD5_123456.upper()))
     assert len(checks) == max_failures
-    assert f"attempt for username 'admin' from 127.0.0.1 refused unchecked: throttled for {block} more s" in caplog.text
+    refused = re.search(
+        "attempt for username 'admin' from 127.0.0.1 refused unchecked: "
+        f"throttled until (.*) \\({block - 100} s more\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert refused[1] == started[1]
+    clock.advance(-100)
     # Until the block ends.
     clock.advance(block - 1)
     assert_wrong_login(login(client))

@@ -279,6 +279,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
     assert (code, err) == (0, "")  # no warning of the factory password either
     commands = out.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in commands if line[2] != " "] == [
+        "blocks",
         "config",
         "export",
         "import",
@@ -286,6 +287,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
         "list",
         "revoke-tokens",
         "set-password",
+        "unblock",
     ]
     assert "--env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out
     assert [path.name for path in tmp_path.iterdir()] == ["forwarding.db"]

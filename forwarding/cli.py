@@ -7,7 +7,6 @@ it runs inside the app's context, so `get_repo()` and `current_app` work as in a
 
 import functools
 import ipaddress
-import json
 import os
 import sys
 import time
@@ -202,10 +201,11 @@ def import_(file, replace):
     list removes it), the others stay. A rule without a link_id in the file keeps the one it has.
     """
     source = "stdin" if file == "-" else file
+    with click.open_file(file, "rb") as data:
+        content = data.read()
     try:
-        with click.open_file(file, "rb") as data:
-            kind, rules = rulefile.read(json.load(data), current_app.config["MAX_ENTITIES"])
-    except (ValueError, RecursionError) as error:  # BadFile, or not JSON
+        kind, rules = rulefile.load(content, current_app.config["MAX_ENTITIES"])
+    except rulefile.BadFile as error:
         raise click.ClickException(f"{source}: {error}") from None
     repo = get_repo()
     if len(rules) >= PROGRESS_FROM and sys.stdout.isatty():

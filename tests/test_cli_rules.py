@@ -6,6 +6,8 @@ import pathlib
 import pytest
 from helpers import stored_rules
 
+from forwarding import rulefile
+
 RULES = [
     {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},
     {"link_id": 8, "forward_number": 223, "forward_entity_list": ["sip:223@sip.bas-ip.com"]},
@@ -153,8 +155,17 @@ NINE = [str(n) for n in range(9)]
 @pytest.mark.parametrize(
     "document, message",
     [
-        ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        ("[]", "the file is not a JSON object"),
+        ("", f"the file is empty; {rulefile.FORMATS}"),
+        (" \n\t\n", f"the file is empty; {rulefile.FORMATS}"),
+        ("{", f"not JSON: Expecting property name enclosed in double quotes at line 1 column 2; {rulefile.FORMATS}"),
+        ('{"version": 1,\n "items": [}', f"not JSON: Expecting value at line 2 column 12; {rulefile.FORMATS}"),
+        ("rules of house 5\n", f"not JSON: Expecting value at line 1 column 1; {rulefile.FORMATS}"),
+        ("[]", f"neither an export nor a panel forward table, but a JSON array; {rulefile.FORMATS}"),
+        ('"items"', f"neither an export nor a panel forward table, but a JSON string; {rulefile.FORMATS}"),
+        (
+            {"rules": [GOOD]},
+            f"neither an export nor a panel forward table: no `version`, `items` or `count`; {rulefile.FORMATS}",
+        ),
         ({"items": []}, "`version` must be 1"),
         ({"version": 2, "items": []}, "`version` must be 1"),
         ({"version": True, "items": []}, "`version` must be 1"),
@@ -210,6 +221,21 @@ def test_a_bad_import_changes_nothing(runner, rules, repo, tmp_path, document, m
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {path}: {message}\n")
     assert stored_rules(repo) == STORED
+
+
+def test_a_file_that_is_not_utf8_is_not_json(runner, rules, repo, tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"version": 1, "items": [], "note": "café"}'.encode("latin-1"))
+    result = runner.invoke(args=["import", str(path)])
+    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: not JSON: not UTF-8 text; {rulefile.FORMATS}\n")
+    assert stored_rules(repo) == STORED
+
+
+def test_the_formats_named_are_the_ones_taken(runner, repo, tmp_path):
+    for kind, example in (("export", rulefile.EXAMPLE_EXPORT), ("legacy forward table", rulefile.EXAMPLE_TABLE)):
+        result = runner.invoke(args=["import", "-"], input=example)
+        assert (result.exit_code, result.stdout.split(" into ")[0]) == (0, f"Imported 1 rule from stdin ({kind})")
+    assert stored_rules(repo) == {101: (1, ["101"])}
 
 
 def test_a_missing_file_is_a_usage_error(runner, tmp_path):

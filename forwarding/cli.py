@@ -234,10 +234,7 @@ def list_(limit):
     if not total:
         click.echo(f"No rules in {_database()}.")
         return
-    header = ("forward_number", "link_id", "forward_entity_list")
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
-    for number, link_id, entities in [header, *rows]:
-        click.echo(f"{number:>{widths[0]}}  {link_id:>{widths[1]}}  {entities}")
+    _echo_table(("forward_number", "link_id", "forward_entity_list"), rows, ">")
     shown = f"{len(rows)} of {_rules(total)}" if len(rows) < total else _rules(total)
     click.echo(f"{shown} in {_database()}.")
 
@@ -265,10 +262,7 @@ def blocks():
     if not rows:
         click.echo(f"No login blocks in force in {_database()}.")
         return
-    header = ("address", "blocked until", "usernames")
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
-    for address, until, usernames in [header, *rows]:
-        click.echo(f"{address:<{widths[0]}}  {until:<{widths[1]}}  {usernames}")
+    _echo_table(("address", "blocked until", "usernames"), rows, "<")
     click.echo(f"{len(rows)} address{'' if len(rows) == 1 else 'es'} blocked in {_database()}.")
 
 
@@ -300,6 +294,14 @@ def show_config():
     _warn_of_the_factory_password()
     for name in config.DEFAULTS:
         click.echo(f"FORWARDING_{name}={current_app.config[name]}")
+
+
+def _echo_table(header, rows, align):
+    """Rows of three columns: the first two padded to their widest, aligned by `align` ("<" or
+    ">"), the last as it is."""
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(2)]
+    for first, second, last in [header, *rows]:
+        click.echo(f"{first:{align}{widths[0]}}  {second:{align}{widths[1]}}  {last}")
 
 
 def _warn_of_the_factory_password():

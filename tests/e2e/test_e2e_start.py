@@ -7,7 +7,7 @@ import signal
 import subprocess
 
 import pytest
-from deployment import ROOT, START_TIMEOUT, Uwsgi, free_port
+from deployment import ROOT, START_TIMEOUT, http_uwsgi
 
 from forwarding import FACTORY_PASSWORD_WARNING
 
@@ -16,8 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def start_failing(programs, tmp_path, **settings):
     """uWSGI started with `settings` on a free port: its exit status and its log, once it gave up."""
-    env = {"FORWARDING_HTTP_SOCKET": f"127.0.0.1:{free_port()}", **settings}
-    uwsgi = Uwsgi(programs[1], tmp_path, env)
+    uwsgi, _ = http_uwsgi(programs[1], tmp_path, **settings)
     with open(uwsgi.log_path, "wb") as log:
         process = subprocess.Popen(
             [programs[1], "--ini", str(ROOT / "wsgi.ini")],
@@ -61,16 +60,7 @@ def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tm
 
 
 def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_path):
-    port = free_port()
-    uwsgi = Uwsgi(
-        programs[1],
-        tmp_path,
-        {
-            "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}",
-            "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
-            "FORWARDING_TOKEN_LIFETIM": "60",
-        },
-    )
+    uwsgi, _ = http_uwsgi(programs[1], tmp_path, FORWARDING_TOKEN_LIFETIM="60")
     uwsgi.start()  # 4 workers, each loading the app (lazy-apps)
     try:
         killed = next(iter(uwsgi.requests_by_worker()))

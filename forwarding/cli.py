@@ -36,6 +36,7 @@ class Session:
 @click.group(help="Operate the call-forward rules service.")
 @click.version_option(package_name="forwarding", message="%(prog)s %(version)s")
 @click.option(
+    "-e",
     "--env-file",
     type=click.Path(exists=True, dir_okay=False),
     help="Read settings from FILE too: NAME=VALUE lines, as deploy/forwarding.env. The environment's own win.",

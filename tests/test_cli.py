@@ -289,7 +289,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
         "set-password",
         "unblock",
     ]
-    assert "--env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out
+    assert "-e, --env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out
     assert [path.name for path in tmp_path.iterdir()] == ["forwarding.db"]
 
 
@@ -309,6 +309,7 @@ def test_env_file_settings_and_the_environment_first(tmp_path, db_path):
     )
     code, out, _ = forwarding("--env-file", str(env_file), "config", cwd=tmp_path, env={"FORWARDING_MAX_ENTITIES": "3"})
     assert code == 0
+    assert forwarding("-e", str(env_file), "config", cwd=tmp_path, env={"FORWARDING_MAX_ENTITIES": "3"})[1] == out
     shown = out.splitlines()
     assert f"FORWARDING_DATABASE={db_path}" in shown
     assert "FORWARDING_TOKEN_LIFETIME=600" in shown

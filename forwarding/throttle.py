@@ -9,9 +9,12 @@ would cost a slow hash on every call). A refused attempt gets the answer of a wr
 so it tells nothing. Bearer tokens do not count: they carry no username, and 122 random bits
 are not guessed. The count per address rations the slow hash: fresh usernames would each start
 a count of their own, and each attempt costs a tenth of a second of CPU. A Basic credential
-verified lately costs no hash and passes it (auth.py).
+verified lately costs no hash and passes it (auth.py). The address is kept beside each count,
+so that an operator can list the blocks and lift them (`forwarding blocks`, `forwarding
+unblock`); the username is not.
 """
 
+import datetime
 import hashlib
 import time
 
@@ -20,10 +23,15 @@ from flask import current_app, request
 from .db import get_repo
 
 
-def _key(username):
+def key(username, address):
     # A digest: a key of one size however long the username, and no typed name kept.
-    who = f"{username}\0{request.remote_addr}"
+    who = f"{username}\0{address}"
     return hashlib.sha256(who.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def local_time(timestamp):
+    """`timestamp` as the log and the operator's commands show it: local time with its offset."""
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def _who(username):
@@ -32,29 +40,29 @@ def _who(username):
     return f"{name} from {request.remote_addr}"
 
 
-def _utc(timestamp):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-
-
 def checked(username, check, verified=False):
     """`check()`, the password check, unless `username` is throttled from the caller's address,
     or the address is rationed and the credentials were not `verified` lately: then False
     without calling it. A failure counts towards both; a success clears the username's count."""
-    repo, key, now = get_repo(), _key(username), time.time()
-    blocked_until = repo.blocked_until(key)
+    repo, now = get_repo(), time.time()
+    who = key(username, request.remote_addr)
+    blocked_until = repo.blocked_until(who)
     if blocked_until is not None and blocked_until > now:
         current_app.logger.info(
-            "attempt for %s refused unchecked: throttled for %d more s", _who(username), blocked_until - now
+            "attempt for %s refused unchecked: throttled until %s (%d s more)",
+            _who(username),
+            local_time(blocked_until),
+            blocked_until - now,
         )
         return False
     if not verified:
         if _rationed(username, now):
             return False
         if not check():
-            _count_failure(username, key, now)
+            _count_failure(username, who, now)
             return False
     if blocked_until is not None:
-        repo.clear_login_failures(key)
+        repo.clear_login_failures(who)
     return True
 
 
@@ -67,33 +75,35 @@ def _rationed(username, now):
     if until is None:
         return False
     current_app.logger.info(
-        "attempt for %s refused unchecked: its address is rationed until %s (%d more s)",
+        "attempt for %s refused unchecked: its address is rationed until %s (%d s more)",
         _who(username),
-        _utc(until),
+        local_time(until),
         until - now,
     )
     return True
 
 
-def _count_failure(username, key, now):
-    config, repo = current_app.config, get_repo()
+def _count_failure(username, who, now):
+    config, repo, address = current_app.config, get_repo(), request.remote_addr
     max_failures, window = config["LOGIN_MAX_FAILURES"], config["LOGIN_WINDOW_SECONDS"]
-    if repo.add_login_failure(key, now, max_failures, window, config["LOGIN_BLOCK_SECONDS"]):
+    block = config["LOGIN_BLOCK_SECONDS"]
+    if repo.add_login_failure(who, address, now, max_failures, window, block):
         current_app.logger.warning(
-            "%d failed attempts for %s within %d s: its attempts are refused unchecked for %d s",
+            "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)",
             max_failures,
             _who(username),
             window,
-            config["LOGIN_BLOCK_SECONDS"],
+            local_time(now + block),
+            block,
         )
     max_failures, window = config["LOGIN_ADDRESS_MAX_FAILURES"], config["LOGIN_ADDRESS_WINDOW_SECONDS"]
-    until = repo.add_address_failure(request.remote_addr or "", now, max_failures, window)
+    until = repo.add_address_failure(address or "", now, max_failures, window)
     if until is not None:
         current_app.logger.warning(
             "%d failed attempts from %s within %d s, whatever the usernames: its password checks are refused"
             " unchecked until %s",
             max_failures,
-            request.remote_addr,
+            address,
             window,
-            _utc(until),
+            local_time(until),
         )

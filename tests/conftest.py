@@ -6,10 +6,11 @@ import time
 from functools import partial
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
-from forwarding import create_app, credentials
+from forwarding import cli, create_app, credentials
 from forwarding.db import get_repo
 from forwarding.repository import Repository
 from tests.helpers import basic, bearer, log_in
@@ -69,9 +70,21 @@ def client(app):
     return app.test_client()
 
 
+class AppCliRunner(CliRunner):
+    """Runs `forwarding` (cli.main, unless told another command) on the test's app."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def invoke(self, cli_main=None, args=None, **kwargs):
+        kwargs.setdefault("obj", cli.Session(app=self.app))
+        return super().invoke(cli_main or cli.main, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return AppCliRunner(app)
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 log. (Expired tokens refused and purged: test_auth.py.)"""
 
 import base64
+import datetime
 import hashlib
 import logging
+import re
 import sqlite3
-import time
 from contextlib import closing
 
 import pytest
@@ -15,6 +16,12 @@ from forwarding import credentials
 from tests.helpers import ITEMS, LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, bearer, item, log_in, result
 
 WRONG_MD5 = "0" * 32
+
+
+def shown_time(text):
+    """The time a log line shows (local, with its offset: `2026-11-30 04:25:17+01:00`), in seconds."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", text)
+    return int(datetime.datetime.fromisoformat(text).timestamp())
 
 
 def assert_wrong_login(response):
@@ -45,15 +52,26 @@ def test_failed_logins_block_the_username_from_that_address(client, limits, chec
     for _ in range(max_failures):
         assert_wrong_login(log_in(client, password=WRONG_MD5))
     assert len(checks) == max_failures
-    assert (
+    started = re.search(
         f"{max_failures} failed attempts for username 'admin' from 127.0.0.1 within {window} s: "
-        f"its attempts are refused unchecked for {block} s"
-    ) in caplog.text
+        f"its attempts are refused unchecked until (.*) \\({block} s\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert shown_time(started[1]) == int(clock.now + block)
     # Now even the right password is refused, as a wrong one is, and not checked.
+    clock.advance(100)
     assert_wrong_login(log_in(client))
     assert_wrong_login(log_in(client, password=MD5_123456.upper()))
     assert len(checks) == max_failures
-    assert f"attempt for username 'admin' from 127.0.0.1 refused unchecked: throttled for {block} more s" in caplog.text
+    refused = re.search(
+        "attempt for username 'admin' from 127.0.0.1 refused unchecked: "
+        f"throttled until (.*) \\({block - 100} s more\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert refused[1] == started[1]
+    clock.advance(-100)
     # Until the block ends.
     clock.advance(block - 1)
     assert_wrong_login(log_in(client))
@@ -151,8 +169,9 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
 # -- the slow hash rationed per address -----------------------------------------------------------
 
 
-def utc(timestamp):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+def local(timestamp):
+    """As the log shows a time: local, to the second, with its offset."""
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def address_counts(repo):
@@ -198,7 +217,7 @@ def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app,
     assert address_counts(repo) == [("127.0.0.1", 5, start)]
     assert (
         "5 failed attempts from 127.0.0.1 within 60 s, whatever the usernames: its password checks are refused"
-        f" unchecked until {utc(start + 60)}"
+        f" unchecked until {local(start + 60)}"
     ) in caplog.text
     # From there on no password is checked from that address, the right one neither, whatever the
     # username; the answers are those of a wrong password.
@@ -210,7 +229,7 @@ def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app,
     assert address_counts(repo) == [("127.0.0.1", 5, start)]  # refused attempts do not count
     assert (
         f"attempt for username 'admin' from 127.0.0.1 refused unchecked: its address is rationed until"
-        f" {utc(start + 60)} (50 more s)"
+        f" {local(start + 60)} (50 s more)"
     ) in caplog.text
     assert "attempt for another username from 127.0.0.1 refused unchecked: its address is rationed" in caplog.text
     # Until the window ends.

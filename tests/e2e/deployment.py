@@ -215,6 +215,14 @@ class Uwsgi:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def http_uwsgi(program, directory, **settings):
+    """`(uwsgi, port)`: uWSGI alone, speaking HTTP on a free port (the quick start's shape), over a
+    database in `directory`, with `settings` on top; not started yet."""
+    port = free_port()
+    env = {"FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}", "FORWARDING_DATABASE": str(directory / "forwarding.db")}
+    return Uwsgi(program, directory, {**env, **settings}), port
+
+
 class Nginx:
     """nginx with `deploy/nginx.conf` (HTTPS, with a self-signed certificate made here) and
     `deploy/nginx-plain-http.conf` filled in and included, as the system's nginx would."""

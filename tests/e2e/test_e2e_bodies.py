@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.e2e.deployment import NGINX_TOO_LARGE, PUSH, Uwsgi, free_port, link_items, request, sip_entities
+from tests.e2e.deployment import NGINX_TOO_LARGE, PUSH, http_uwsgi, link_items, request, sip_entities
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
@@ -69,15 +69,7 @@ def test_a_large_unauthenticated_post_is_answered_and_the_connection_kept(deploy
 
 def test_the_plain_http_socket_reads_unread_bodies_too(programs, tmp_path):
     """The quick start's and the benchmarks' shape: uWSGI alone, speaking HTTP."""
-    port = free_port()
-    uwsgi = Uwsgi(
-        programs[1],
-        tmp_path,
-        {
-            "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}",
-            "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
-        },
-    )
+    uwsgi, port = http_uwsgi(programs[1], tmp_path)
     uwsgi.start()
     try:
         for _ in range(3):

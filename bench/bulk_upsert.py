@@ -168,7 +168,7 @@ def measure(body, case, runs):
     return pairs
 
 
-def _status_kib(name):
+def status_kib(name):
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith(name + ":"):
@@ -185,10 +185,10 @@ def peak_growth_here(n):
         gc.collect()
         with open("/proc/self/clear_refs", "w") as clear_refs:
             clear_refs.write("5")  # resets VmHWM to the current resident set
-        before = _status_kib("VmRSS")
+        before = status_kib("VmRSS")
         status, _ = call(service.app, environ)
         assert status == 200
-        return (_status_kib("VmHWM") - before) * 1024
+        return (status_kib("VmHWM") - before) * 1024
     finally:
         service.close()
 

@@ -24,31 +24,39 @@ class UnusableDatabase(Exception):
     """The database file is damaged, unreadable or read-only: the service does not start on it."""
 
 
-def create_app(test_config=None):
+FACTORY_PASSWORD_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
+
+
+def create_app(test_config=None, announce=True):
     """The WSGI application. Settings: `config.DEFAULTS`, then `FORWARDING_*` from the environment,
-    or `test_config` instead of the environment. Raises UnusableDatabase."""
+    or `test_config` instead of the environment (the command line passes the settings it read).
+    `announce`: log what an operator must know at a start (the factory password, unknown
+    variables). Raises config.BadSetting or UnusableDatabase."""
     app = _JsonFlask(__name__)
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(config.from_environment() if test_config is None else test_config)
     app.json.sort_keys = False  # docs/api.md fixes the order of every key
     app.logger.setLevel(logging.INFO)
     requestlog.init_app(app)  # first: its before_request must run before any other
+    if announce and test_config is None:
+        for warning in config.unknown():
+            app.logger.warning(warning)
 
     try:
-        _prepare_database(app)
+        _prepare_database(app, announce)
     except sqlite3.DatabaseError as error:
         # The file stays as it is: never a fresh database over one that cannot be read.
-        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}; not starting") from None
+        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}") from None
 
-    from . import api, cli, db
+    from . import api, chunked, db
 
     db.init_app(app)
+    app.wsgi_app = chunked.chunked_input(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     app.register_blueprint(api.bp)
-    cli.init_app(app)
     return app
 
 
-def _prepare_database(app):
+def _prepare_database(app, announce):
     """Create the database on first start; note the device serial; warn about the factory password.
 
     The connection is closed before returning: under uWSGI without lazy-apps the app is loaded
@@ -67,5 +75,5 @@ def _prepare_database(app):
         )
         if not app.config["DEVICE_SERIAL"]:
             app.config["DEVICE_SERIAL"] = repo.setting("device_serial")
-        if repo.account().is_default:
-            app.logger.warning("the account still has the factory password; change it with `forwarding set-password`")
+        if announce and repo.account().is_default:
+            app.logger.warning(FACTORY_PASSWORD_WARNING)

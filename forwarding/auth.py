@@ -71,13 +71,11 @@ def _account_matches(account, username, md5_digest):
     return name_ok and password_ok
 
 
-def _basic_matches(account, username, password):
-    key = (username, password, account.password_hash)
-    if key in _recently_verified:
-        return True
+def _check_basic(account, credentials_and_hash):
+    username, password, _ = credentials_and_hash
     if not _account_matches(account, username, credentials.md5_hex(password)):
         return False
-    _recently_verified.add(key, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
+    _recently_verified.add(credentials_and_hash, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
     return True
 
 
@@ -86,7 +84,8 @@ def verify_password(username, password):
     if not username:
         return None
     account = get_repo().account()
-    if not throttle.checked(username, lambda: _basic_matches(account, username, password)):
+    key = (username, password, account.password_hash)
+    if not throttle.checked(username, lambda: _check_basic(account, key), verified=key in _recently_verified):
         return None
     return account.username
 

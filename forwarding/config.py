@@ -1,8 +1,9 @@
 """Settings: defaults in code, each overridable by an environment variable `FORWARDING_<NAME>`."""
 
+import difflib
 import os
 
-from .limits import HISTORY_LIMIT, MAX_ENTITIES
+from .limits import HISTORY_LIMIT, INT64_MAX, MAX_ENTITIES
 
 DEFAULTS = {
     # The SQLite file; relative paths are taken from the working directory.
@@ -22,6 +23,11 @@ DEFAULTS = {
     "LOGIN_MAX_FAILURES": 10,
     "LOGIN_WINDOW_SECONDS": 900,
     "LOGIN_BLOCK_SECONDS": 900,
+    # After this many failed password checks from one address, whatever the usernames, within
+    # LOGIN_ADDRESS_WINDOW_SECONDS, its password checks are refused unchecked until the window
+    # ends: each costs a slow hash, and fresh usernames would never meet the block above.
+    "LOGIN_ADDRESS_MAX_FAILURES": 30,
+    "LOGIN_ADDRESS_WINDOW_SECONDS": 300,
     # Empty: a serial is made on first start and kept in the database.
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
@@ -33,18 +39,78 @@ DEFAULTS = {
 }
 
 
+# What an integer setting must be: (its unit, least, most). One not named here: a whole number
+# from 1 to INT64_MAX.
+INTEGERS = {
+    "TOKEN_LIFETIME": ("seconds", 1, INT64_MAX),
+    "MAX_CONTENT_LENGTH": ("bytes", 1024, INT64_MAX),  # room for a push of a few rules
+    "BUSY_TIMEOUT_MS": ("milliseconds", 1, 2**31 - 1),  # SQLite keeps it in a C int
+    "BASIC_AUTH_CACHE_SECONDS": ("seconds", 0, INT64_MAX),  # 0: every Basic request checks the hash
+    "LOGIN_WINDOW_SECONDS": ("seconds", 1, INT64_MAX),
+    "LOGIN_BLOCK_SECONDS": ("seconds", 1, 366 * 86400),  # its end is shown as a date
+    "HISTORY_LIMIT": ("records", 0, INT64_MAX),  # 0: no history
+}
+CHOICES = {"LOG_FORMAT": ("text", "json")}
+NOT_EMPTY = {"DATABASE"}
+
+# FORWARDING_* variables that are not settings of the app but are read by wsgi.ini (the sockets
+# and the workers), by deploy/nginx.conf's envsubst, and by the end-to-end tests.
+ELSEWHERE = (
+    "UWSGI_SOCKET",
+    "UWSGI_SOCKET_OWNER",
+    "HTTP_SOCKET",
+    "PROCESSES",
+    "NGINX_LISTEN",
+    "NGINX_PLAIN_LISTEN",
+    "NGINX_CERTIFICATE",
+    "NGINX_CERTIFICATE_KEY",
+    "NGINX_LOGS",
+    "E2E",
+)
+
+
+class BadSetting(ValueError):
+    """A setting the service cannot use; the message names the variable, its value and what it must be."""
+
+
 def from_environment(environ=os.environ, prefix="FORWARDING_"):
-    """The settings that `environ` overrides, converted to the type of their default."""
+    """The settings that `environ` overrides, converted to the type of their default.
+    Raises BadSetting."""
     overrides = {}
     for name, default in DEFAULTS.items():
         raw = environ.get(prefix + name)
-        if raw is None:
-            continue
-        if isinstance(default, int):
-            # Plain ASCII digits only: int() would also take " 60 ", "1_000" and other scripts' digits.
-            if not raw.isascii() or not raw.isdigit():
-                raise ValueError(f"{prefix}{name} must be an integer, not {raw!r}")
-            overrides[name] = int(raw)
-        else:
-            overrides[name] = raw
+        if raw is not None:
+            overrides[name] = _value(prefix + name, raw, default)
     return overrides
+
+
+def _value(variable, raw, default):
+    name = variable.split("_", 1)[1]
+    if isinstance(default, int):
+        unit, least, most = INTEGERS.get(name, (None, 1, INT64_MAX))
+        what = "a whole number" + (f" of {unit}" if unit else "")
+        what += f", at least {least}" if most == INT64_MAX else f" from {least} to {most}"
+        # Plain ASCII digits only: int() would also take " 60 ", "1_000" and other scripts' digits.
+        if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(most)) or not least <= int(raw) <= most:
+            raise BadSetting(f"{variable} is {raw!r}: it must be {what}")
+        return int(raw)
+    if name in CHOICES and raw not in CHOICES[name]:
+        raise BadSetting(f"{variable} is {raw!r}: it must be {' or '.join(CHOICES[name])}")
+    if name in NOT_EMPTY and not raw:
+        raise BadSetting(f"{variable} is empty: it must be the path of the SQLite file")
+    return raw
+
+
+def unknown(environ=os.environ, prefix="FORWARDING_"):
+    """A warning for each `prefix` variable of `environ` that nothing reads: a misspelt setting
+    would otherwise be ignored without a word."""
+    known = (*DEFAULTS, *ELSEWHERE)
+    warnings = []
+    for variable in sorted(name for name in environ if name.startswith(prefix)):
+        name = variable[len(prefix) :]
+        if name in known:
+            continue
+        closest = difflib.get_close_matches(name, known, n=1)  # the names alone: the prefix is alike in all
+        hint = f"did you mean {prefix}{closest[0]}?" if closest else "the settings are in the README, Configuration"
+        warnings.append(f"{variable} is not a setting of forwarding, and is ignored ({hint})")
+    return warnings

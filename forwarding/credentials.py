@@ -11,6 +11,26 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "123456"  # the panel's factory default
+MIN_PASSWORD_LENGTH = 8
+
+
+def password_problem(password):
+    """Why `password` may not be the account's new password, or None."""
+    if password == DEFAULT_PASSWORD:
+        return "that is the factory password, which everyone knows: choose another"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password must be at least {MIN_PASSWORD_LENGTH} characters long (this one has {len(password)})"
+    return None
+
+
+def username_problem(username):
+    """Why `username` may not be the account's name, or None."""
+    if not username:
+        return "the username must not be empty"
+    if ":" in username or not username.isprintable():
+        # HTTP Basic ends the username at the first colon.
+        return "the username must not contain a colon or control characters"
+    return None
 
 
 def md5_hex(password):

@@ -43,3 +43,13 @@ def is_forward_entity(value):
     """True when `value` is a string of at most MAX_ENTRY_LENGTH characters that one of the
     patterns matches over its whole length."""
     return type(value) is str and len(value) <= MAX_ENTRY_LENGTH and ANY_PATTERN.fullmatch(value) is not None
+
+
+# Most elements in `list_items`, `uid_items` or `link_ids`: a building's push is a few thousand;
+# more is refused as too large, before any work.
+MAX_LIST_ELEMENTS = 100_000
+
+# What one request may take in memory, its answer included: this many times its body, and this
+# much besides (a body at the limit, 16 MiB, may take 360 MiB).
+MEMORY_PER_BODY_BYTE = 20
+MEMORY_BESIDES_BODY = 40 * 2**20

@@ -24,6 +24,7 @@ NOT_FOUND = "Not found"
 METHOD_NOT_ALLOWED = "Method not allowed"
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal server error"
+BAD_REQUEST = "Bad request"  # a request nginx or uWSGI refuses before it is an HTTP request
 
 # `extended_info` of the bulk writes, for each Outcome of the repository.
 EXTENDED_INFO = {

@@ -274,7 +274,11 @@ _RESPONSES = {
         {"method_not_allowed": messages.METHOD_NOT_ALLOWED},
         {"Allow": {"required": True, "schema": {"type": "string"}}},
     ),
-    "TooLarge": _error("The body is over the configured limit (16 MiB by default).", {"too_large": messages.TOO_LARGE}),
+    "TooLarge": _error(
+        "The body is over the configured limit (16 MiB by default), its list has more than 100,000 elements,"
+        " or its values are too many for its size (parsed, they would take more than 20 times its size).",
+        {"too_large": messages.TOO_LARGE},
+    ),
     "Internal": _error("The service failed; nothing of the request was written.", {"internal": messages.INTERNAL}),
 }
 

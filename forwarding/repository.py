@@ -8,15 +8,18 @@ their turns through a lock file beside the database (writelock.py).
 
 import enum
 import json
+import os
 import sqlite3
 import time
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .limits import HISTORY_LIMIT, INT64_MAX
 from .writelock import WriteLock
 
 SCHEMA_VERSION = 2  # 2: the history table
+
+DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
 
@@ -44,7 +47,13 @@ SCHEMA = (
         key TEXT PRIMARY KEY,                -- SHA-256 of the username and the address (throttle.py)
         failures INTEGER NOT NULL,           -- failed attempts since window_start
         window_start REAL NOT NULL,
-        blocked_until REAL NOT NULL          -- attempts are refused unchecked until then
+        blocked_until REAL NOT NULL,         -- attempts are refused unchecked until then
+        address TEXT                         -- the address alone, for the operator (NULL: from before)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS address_failures (
+        address TEXT PRIMARY KEY,            -- the client's address (throttle.py)
+        failures INTEGER NOT NULL,           -- failed password checks since window_start
+        window_start REAL NOT NULL
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
@@ -68,6 +77,10 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS history_by_before_link ON history (before_link_id) WHERE before_link_id IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS history_by_after_link ON history (after_link_id) WHERE after_link_id IS NOT NULL",
 )
+
+# Columns added since the first schema: (table, column, definition), added to a database that
+# lacks them.
+ADDED_COLUMNS = (("login_failures", "address", "TEXT"),)
 
 # The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
 # already, and decoding and encoding them again in Python is most of a list request's own work.
@@ -227,6 +240,14 @@ def _close(connection, write_lock):
     write_lock.close()
 
 
+def _create_private(path):
+    # SQLite would create a missing file 0644 less the umask, readable by every local user; its
+    # -wal and -shm take the file's mode whatever the umask, and the lock file follows it too.
+    # A file already there is left as it is; one that cannot be made, SQLite then says why.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, DATABASE_MODE))
+
+
 class Repository:
     def __init__(self, connection, write_lock, busy_timeout, history_limit=HISTORY_LIMIT):
         self.db = connection
@@ -240,6 +261,7 @@ class Repository:
 
     @classmethod
     def connect(cls, path, busy_timeout_ms=30000, history_limit=HISTORY_LIMIT):
+        _create_private(path)
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
@@ -307,6 +329,9 @@ class Repository:
         with self._transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
+            for table, column, definition in ADDED_COLUMNS:
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if db.execute("SELECT 1 FROM account").fetchone() is None:
                 db.execute(
@@ -461,8 +486,8 @@ class Repository:
         row = self.db.execute("SELECT blocked_until FROM login_failures WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def add_login_failure(self, key, now, max_failures, window_seconds, block_seconds):
-        """Count a failed attempt for `key`; True when it is the `max_failures`th within
+    def add_login_failure(self, key, address, now, max_failures, window_seconds, block_seconds):
+        """Count a failed attempt for `key`, from `address`; True when it is the `max_failures`th within
         `window_seconds`, which blocks `key` for `block_seconds` and starts its count afresh.
 
         Counts whose window and block have both ended are dropped first, so an old count
@@ -473,9 +498,10 @@ class Repository:
                 "DELETE FROM login_failures WHERE window_start <= ? AND blocked_until <= ?", (now - window_seconds, now)
             )
             (failures,) = db.execute(
-                "INSERT INTO login_failures (key, failures, window_start, blocked_until) VALUES (?, 1, ?, 0)"
+                "INSERT INTO login_failures (key, failures, window_start, blocked_until, address)"
+                " VALUES (?, 1, ?, 0, ?)"
                 " ON CONFLICT (key) DO UPDATE SET failures = failures + 1 RETURNING failures",
-                (key, now),
+                (key, now, address),
             ).fetchone()
             if failures < max_failures:
                 return False
@@ -489,6 +515,76 @@ class Repository:
         with self._transaction() as db:
             db.execute("DELETE FROM login_failures WHERE key = ?", (key,))
 
+    def rationed_until(self, address, now, max_failures, window_seconds):
+        """When the window of `address` ends, if it has `max_failures` failures in it by `now`; else None."""
+        row = self.db.execute(
+            "SELECT window_start + :window FROM address_failures"
+            " WHERE address = :address AND failures >= :max_failures AND window_start + :window > :now",
+            {"window": window_seconds, "address": address, "max_failures": max_failures, "now": now},
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def add_address_failure(self, address, now, max_failures, window_seconds):
+        """Count a failed password check from `address` in its window, which starts at its first
+        failure; when it is the `max_failures`th, the time the window ends, else None. Windows
+        that have ended are dropped first."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM address_failures WHERE window_start <= ?", (now - window_seconds,))
+            failures, window_start = db.execute(
+                "INSERT INTO address_failures (address, failures, window_start) VALUES (?, 1, ?)"
+                " ON CONFLICT (address) DO UPDATE SET failures = failures + 1 RETURNING failures, window_start",
+                (address, now),
+            ).fetchone()
+            return window_start + window_seconds if failures == max_failures else None
+
+    def login_blocks(self, now):
+        """The blocks in force at `now`, by address: `(address, last blocked_until, how many
+        usernames)` in address order; the address is None for a block recorded without one."""
+        return self.db.execute(
+            "SELECT address, max(blocked_until), count(*) FROM login_failures WHERE blocked_until > ?"
+            " GROUP BY address ORDER BY address",
+            (now,),
+        ).fetchall()
+
+    def login_failure_addresses(self):
+        return [address for (address,) in self.db.execute("SELECT DISTINCT address FROM login_failures")]
+
+    def lift_login_blocks(self, now, address=None, keys=None):
+        """Forget the failed attempts (blocks and counts) from `address`, or of `keys`, or all of
+        them when both are None; how many blocks in force at `now` that lifted."""
+        where, parameters = "1", ()
+        if address is not None:
+            where, parameters = "address = ?", (address,)
+        elif keys is not None:
+            where, parameters = "key IN (SELECT value FROM json_each(?))", (json.dumps(list(keys)),)
+        with self._transaction() as db:
+            (lifted,) = db.execute(
+                f"SELECT count(*) FROM login_failures WHERE blocked_until > ? AND {where}", (now, *parameters)
+            ).fetchone()
+            db.execute(f"DELETE FROM login_failures WHERE {where}", parameters)
+            return lifted
+
+    def rationed_addresses(self, now, max_failures, window_seconds):
+        """`(address, until)` of the addresses rationed at `now`, in address order."""
+        return self.db.execute(
+            "SELECT address, window_start + :window FROM address_failures"
+            " WHERE failures >= :max_failures AND window_start + :window > :now ORDER BY address",
+            {"window": window_seconds, "max_failures": max_failures, "now": now},
+        ).fetchall()
+
+    def lift_rationing(self, now, max_failures, window_seconds, address=None):
+        """Forget the failed checks counted for `address`, or for every address; how many
+        addresses that were rationed at `now` that lifted."""
+        lifted = [
+            row for row in self.rationed_addresses(now, max_failures, window_seconds) if address in (None, row[0])
+        ]
+        with self._transaction() as db:
+            if address is None:
+                db.execute("DELETE FROM address_failures")
+            else:
+                db.execute("DELETE FROM address_failures WHERE address = ?", (address,))
+        return len(lifted)
+
     # -- the account and the settings ----------------------------------------------------------
 
     def account(self):
@@ -496,11 +592,14 @@ class Repository:
         return None if row is None else Account(*row)
 
     def set_account(self, username, password_hash, is_default=False):
+        """Set the account, and revoke every token with it: one issued under the old password
+        must not outlive it. How many tokens that revoked."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, ?)",
                 (username, password_hash, int(is_default)),
             )
+            return db.execute("DELETE FROM tokens").rowcount
 
     def setting(self, name):
         row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()

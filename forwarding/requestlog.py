@@ -26,11 +26,20 @@ FORMATS = ("text", "json")
 
 _NOT_IN_ID = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_ID = 64
+_LOGIN = "/api/v1/login"
 
 
 def request_id(sent):
     """The id of a request: what the client sent, cleaned, or a new one when nothing is left."""
     return _NOT_IN_ID.sub("", sent or "")[:_MAX_ID] or os.urandom(16).hex()
+
+
+def logged_path(path):
+    """`path` percent-encoded (no line breaks or control characters). A path that starts like the
+    login's but is not it (`/api/v1/login%3Fusername=...&password=...`) may carry a password: masked."""
+    if path != _LOGIN and path.lower().startswith(_LOGIN):
+        return _LOGIN + "[masked]"
+    return quote(path)
 
 
 class JsonFormatter(logging.Formatter):
@@ -98,7 +107,7 @@ def init_app(app):
         fields = {
             "request_id": g.request_id,
             "method": request.method,
-            "path": quote(request.path),  # percent-encoded: no line breaks or control characters
+            "path": logged_path(request.path),
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
         }

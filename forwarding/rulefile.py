@@ -43,8 +43,29 @@ _FIELDS = {
 }
 
 
+# What `import` takes, for the messages about a file that is neither.
+EXAMPLE_EXPORT = '{"version": 1, "items": [{"link_id": 1, "forward_number": 101, "forward_entity_list": ["101"]}]}'
+EXAMPLE_TABLE = '{"count": 1, "items": [{"apartment": 101, "forward_numbers": ["101"]}], "version": 1}'
+FORMATS = f"`forwarding import` takes an export, {EXAMPLE_EXPORT}, or a panel forward table, {EXAMPLE_TABLE}"
+
+
 class BadFile(ValueError):
     """The file cannot be imported; the message says where and why."""
+
+
+def load(data, max_entities):
+    """`(kind, rules)` from a file's bytes, as `read` gives them. Raises BadFile."""
+    if not data.strip():
+        raise BadFile(f"the file is empty; {FORMATS}")
+    try:
+        document = json.loads(data)
+    except json.JSONDecodeError as error:
+        raise BadFile(f"not JSON: {error.msg} at line {error.lineno} column {error.colno}; {FORMATS}") from None
+    except UnicodeDecodeError:
+        raise BadFile(f"not JSON: not UTF-8 text; {FORMATS}") from None
+    except RecursionError:
+        raise BadFile(f"not JSON that can be read: nested too deep; {FORMATS}") from None
+    return read(document, max_entities)
 
 
 def write(rules, out):
@@ -65,7 +86,9 @@ def read(document, max_entities):
     """`(kind, rules)` from a parsed file: which format it is in, and its rules as
     `(link_id, forward_number, entities)`. Raises BadFile at the first problem."""
     if type(document) is not dict:
-        raise BadFile("the file is not a JSON object")
+        raise BadFile(f"neither an export nor a panel forward table, but a JSON {_json_type(document)}; {FORMATS}")
+    if not {"version", "items", "count"} & document.keys():
+        raise BadFile(f"neither an export nor a panel forward table: no `version`, `items` or `count`; {FORMATS}")
     kind = LEGACY if "count" in document else OURS
     version = document.get("version")
     if type(version) is not int or version != VERSION:  # not `true` or `1.0`, which equal 1 in Python
@@ -104,6 +127,10 @@ def _rule(index, item, fields, max_entities):
             must_be = expected.format(max_entities)
             raise BadFile(f"items[{index}]: `{name}` must be {must_be}, not {_shown(item[name])}")
     return tuple(values)
+
+
+def _json_type(value):
+    return {list: "array", str: "string", bool: "true or false", type(None): "null"}.get(type(value), "number")
 
 
 def _shown(value, limit=60):

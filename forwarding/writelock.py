@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import stat
 import time
 
 FIRST_PAUSE = 50e-6
@@ -19,17 +20,22 @@ LONGEST_PAUSE = 1e-3
 
 class WriteLock:
     def __init__(self, path, owner_of):
-        """The lock file at `path`, made if missing; made by root, it takes the owner of the
-        file `owner_of` (the database), as SQLite's -wal and -shm do, so that an operator's
-        command run as root leaves nothing the service's own user cannot open."""
+        """The lock file at `path`, made if missing. It takes the mode of the file `owner_of`
+        (the database), never readable by others, whatever the umask; made by root, it takes its
+        owner too, as SQLite's -wal and -shm do, so that an operator's command run as root
+        leaves nothing the service's own user cannot open."""
         # Read-only: flock needs no more.
-        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        if os.geteuid() == 0:
-            owner = os.stat(owner_of)
-            if os.fstat(self._fd).st_uid != owner.st_uid:
-                # A root without the right to give files away goes on, as SQLite does.
-                with contextlib.suppress(OSError):
-                    os.fchown(self._fd, owner.st_uid, owner.st_gid)
+        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        owner, lock = os.stat(owner_of), os.fstat(self._fd)
+        mode = stat.S_IMODE(owner.st_mode) & 0o660
+        # Both best effort, as in SQLite: what a file system or a root without the right to give
+        # files away refuses, the file keeps.
+        if lock.st_uid == os.geteuid() and stat.S_IMODE(lock.st_mode) != mode:
+            with contextlib.suppress(OSError):
+                os.fchmod(self._fd, mode)
+        if os.geteuid() == 0 and lock.st_uid != owner.st_uid:
+            with contextlib.suppress(OSError):
+                os.fchown(self._fd, owner.st_uid, owner.st_gid)
 
     def acquire(self, timeout):
         """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""

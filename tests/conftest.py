@@ -1,19 +1,19 @@
+"""Fixtures: an app on a database file of the test's own, a client, a login token, and a clock."""
+
 import os
 import shutil
 import time
 from functools import partial
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
-pytest.register_assert_rewrite("helpers")  # so that its asserts say what differs
-
-from helpers import MD5_123456, basic  # noqa: E402
-
-from forwarding import create_app, credentials  # noqa: E402
-from forwarding.db import get_repo  # noqa: E402
-from forwarding.repository import Repository  # noqa: E402
+from forwarding import cli, create_app, credentials
+from forwarding.db import get_repo
+from forwarding.repository import Repository
+from tests.helpers import basic, bearer, log_in
 
 # The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
 # draws fresh ones, many more.
@@ -27,14 +27,14 @@ def template(tmp_path_factory):
     """A database after its first start, and a token logged in on it: `(path, token)`.
 
     Each test starts from a copy, with the factory password hashed at the lowest work factor:
-    the slow hash spends a tenth of a second on each login or new Basic credential, and the
-    suite checks dozens. Tests that change the password get the real slow hash again.
+    the real hash is slow on purpose, and the suite checks the password hundreds of times.
+    Tests that change the password get the real slow hash again.
     """
     path = tmp_path_factory.mktemp("template") / "forwarding.db"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(credentials, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1"))
         app = create_app({"TESTING": True, "DATABASE": str(path)})
-    response = app.test_client().get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
+    response = log_in(app.test_client())
     with app.app_context():
         connection = get_repo()  # kept by the app between requests
     connection.close()  # the last connection to close moves the log into the file
@@ -70,9 +70,21 @@ def client(app):
     return app.test_client()
 
 
+class AppCliRunner(CliRunner):
+    """Runs `forwarding` (cli.main, unless told another command) on the test's app."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def invoke(self, cli_main=None, args=None, **kwargs):
+        kwargs.setdefault("obj", cli.Session(app=self.app))
+        return super().invoke(cli_main or cli.main, args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return AppCliRunner(app)
 
 
 @pytest.fixture
@@ -92,7 +104,7 @@ def token(template):
 @pytest.fixture
 def auth(token):
     """Headers that authenticate with a login token."""
-    return {"Authorization": f"Bearer {token}"}
+    return bearer(token)
 
 
 @pytest.fixture

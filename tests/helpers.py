@@ -1,19 +1,21 @@
-"""Plain helpers for the tests (fixtures live in conftest.py)."""
+"""What every test file shares: the requests a client makes, the answers and error strings it
+gets (docs/api.md), and the rules stored. Fixtures live in conftest.py."""
 
 import base64
+import hashlib
 import json
 import math
 
-MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # what a client sends as the factory password
-INT64_MAX = 2**63 - 1
+LOGIN = "/api/v1/login"
+ITEMS = "/api/v1/forward/items"
 LINK_ITEMS = "/api/v1/forward/items/link"
-# Paths of /api/v1/forward/item/<forward_number> that are not an integer in range (contract 5.2).
+# Paths of /api/v1/forward/item/<forward_number> that are not an integer in range (docs/api.md, 4.2).
 BAD_FORWARD_UIDS = [
     "abc",
     "0",
     "-1",
     "1.5",
-    str(INT64_MAX + 1),
+    str(2**63),  # one past the largest
     str(2**64),
     "\u0661\u0660\u0661",
     "%D9%A1",
@@ -25,9 +27,47 @@ BAD_FORWARD_UIDS = [
     "101abc",
 ]
 
+# -- credentials ---------------------------------------------------------------------------------
 
-def basic(username, password):
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+def md5(password):
+    """What a client sends as the login's `password`: the MD5 of the password, in hex."""
+    return hashlib.md5(password.encode()).hexdigest()
+
+
+MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # md5("123456"): the factory password
+
+
+def log_in(client, username="admin", password=MD5_123456, **kwargs):
+    """The login as a client calls it; `kwargs` go to the test client (headers, environ)."""
+    return client.get(LOGIN, query_string={"username": username, "password": password}, **kwargs)
+
+
+def bearer(token, scheme="Bearer"):
+    """Headers that authenticate with a login token."""
+    return {"Authorization": f"{scheme} {token}"}
+
+
+def basic(username, password, scheme="Basic"):
+    """Headers that authenticate with HTTP Basic: the password itself, not its MD5."""
+    return {"Authorization": f"{scheme} " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+# -- the 400s of a body or a query ---------------------------------------------------------------
+# Written out rather than imported from forwarding.messages: a string changed there must fail here.
+
+WRONG_JSON = "Wrong JSON body"
+
+
+def no_value(name):
+    return f"Wrong JSON body: no value for `{name}`"
+
+
+def wrong_type(name):
+    return f"Wrong JSON body: value `{name}` was of the wrong type"
+
+
+# -- requests and answers ------------------------------------------------------------------------
 
 
 def item(link_id, forward_number, *entities):
@@ -40,29 +80,29 @@ def push(client, headers, *items):
     return client.post(LINK_ITEMS, json={"list_items": list(items)}, headers=headers)
 
 
-def result(*entries):
-    """The bulk endpoint's 200 body for `(link_id, extended_info)` entries."""
+def result(*entries, key="link_id"):
+    """The 200 body of a bulk push (or, with `key`, of a delete) for `(id, extended_info)` entries."""
     return {
         "result": [
-            {"link_id": link_id, "success": outcome != "entity_not_found", "extended_info": outcome}
-            for link_id, outcome in entries
+            {key: id_, "success": outcome != "entity_not_found", "extended_info": outcome} for id_, outcome in entries
         ]
     }
 
 
-def assert_json(response, status, body):
-    """`response` is `status` with a JSON Content-Type and the JSON `body`, keys in the same order."""
-    assert answer(response) == expected(status, body)
-
-
-def assert_error(response, status, message):
-    assert_json(response, status, {"error": message})
-
-
-def stored_rules(repo):
-    """Every rule in the database as `{forward_number: (link_id, entities)}`."""
-    rows = repo.db.execute("SELECT forward_number, link_id, entities FROM rules ORDER BY forward_number")
-    return {number: (link_id, json.loads(entities)) for number, link_id, entities in rows}
+def listed(items, total, limit=10, page=1, asc=True):
+    """The whole body of a list answer: `items` are the page's rules."""
+    return {
+        "list_items": items,
+        "list_option": {
+            "pagination": {
+                "total_items": total,
+                "items_limit": limit,
+                "total_pages": max(1, math.ceil(total / limit)),
+                "current_page": page,
+            },
+            "sort": {"field": "forward_number", "asc": asc, "available_fields": ["forward_number"]},
+        },
+    }
 
 
 def pairs(body):
@@ -82,17 +122,19 @@ def expected(status, body):
     return status, "application/json", pairs(body)
 
 
-def listed(items, total, limit=10, page=1, asc=True):
-    """The whole body of a list answer (contract 5.3): `items` are the page's rules."""
-    return {
-        "list_items": items,
-        "list_option": {
-            "pagination": {
-                "total_items": total,
-                "items_limit": limit,
-                "total_pages": max(1, math.ceil(total / limit)),
-                "current_page": page,
-            },
-            "sort": {"field": "forward_number", "asc": asc, "available_fields": ["forward_number"]},
-        },
-    }
+def assert_json(response, status, body):
+    """`response` is `status` with a JSON Content-Type and the JSON `body`, keys in the same order."""
+    assert answer(response) == expected(status, body)
+
+
+def assert_error(response, status, message):
+    assert_json(response, status, {"error": message})
+
+
+# -- storage -------------------------------------------------------------------------------------
+
+
+def stored_rules(repo):
+    """Every rule in the database as `{forward_number: (link_id, entities)}`."""
+    rows = repo.db.execute("SELECT forward_number, link_id, entities FROM rules ORDER BY forward_number")
+    return {number: (link_id, json.loads(entities)) for number, link_id, entities in rows}

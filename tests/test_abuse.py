@@ -2,25 +2,26 @@
 log. (Expired tokens refused and purged: test_auth.py.)"""
 
 import base64
+import datetime
 import hashlib
 import logging
+import re
+import sqlite3
+from contextlib import closing
 
 import pytest
-from helpers import MD5_123456, assert_error, basic
 from werkzeug.security import generate_password_hash
 
 from forwarding import credentials
+from tests.helpers import ITEMS, LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, bearer, item, log_in, result
 
-ITEMS = "/api/v1/forward/items"
 WRONG_MD5 = "0" * 32
 
 
-def login(client, password=MD5_123456, username="admin", address="127.0.0.1"):
-    return client.get(
-        "/api/v1/login",
-        query_string={"username": username, "password": password},
-        environ_overrides={"REMOTE_ADDR": address},
-    )
+def shown_time(text):
+    """The time a log line shows (local, with its offset: `2026-11-30 04:25:17+01:00`), in seconds."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", text)
+    return int(datetime.datetime.fromisoformat(text).timestamp())
 
 
 def assert_wrong_login(response):
@@ -49,66 +50,77 @@ def limits(app):
 def test_failed_logins_block_the_username_from_that_address(client, limits, checks, clock, caplog):
     max_failures, window, block = limits
     for _ in range(max_failures):
-        assert_wrong_login(login(client, password=WRONG_MD5))
+        assert_wrong_login(log_in(client, password=WRONG_MD5))
     assert len(checks) == max_failures
-    assert (
+    started = re.search(
         f"{max_failures} failed attempts for username 'admin' from 127.0.0.1 within {window} s: "
-        f"its attempts are refused unchecked for {block} s"
-    ) in caplog.text
+        f"its attempts are refused unchecked until (.*) \\({block} s\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert shown_time(started[1]) == int(clock.now + block)
     # Now even the right password is refused, as a wrong one is, and not checked.
-    assert_wrong_login(login(client))
-    assert_wrong_login(login(client, password=MD5_123456.upper()))
+    clock.advance(100)
+    assert_wrong_login(log_in(client))
+    assert_wrong_login(log_in(client, password=MD5_123456.upper()))
     assert len(checks) == max_failures
-    assert f"attempt for username 'admin' from 127.0.0.1 refused unchecked: throttled for {block} more s" in caplog.text
+    refused = re.search(
+        "attempt for username 'admin' from 127.0.0.1 refused unchecked: "
+        f"throttled until (.*) \\({block - 100} s more\\)$",
+        caplog.text,
+        re.MULTILINE,
+    )
+    assert refused[1] == started[1]
+    clock.advance(-100)
     # Until the block ends.
     clock.advance(block - 1)
-    assert_wrong_login(login(client))
+    assert_wrong_login(log_in(client))
     clock.advance(1)
-    assert login(client).status_code == 200
+    assert log_in(client).status_code == 200
 
 
 def test_a_block_is_for_one_username_from_one_address(client, limits, checks):
     for _ in range(limits[0]):
-        login(client, password=WRONG_MD5)
-    assert login(client, address="10.0.0.2").status_code == 200
+        log_in(client, password=WRONG_MD5)
+    assert log_in(client, environ_overrides={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
     checked = len(checks)
-    assert_wrong_login(login(client, username="operator"))
+    assert_wrong_login(log_in(client, username="operator"))
     assert len(checks) == checked + 1  # another username is checked as usual
 
 
 def test_failures_count_within_the_window_and_a_success_starts_afresh(client, limits, clock):
     max_failures, window, _ = limits
     for _ in range(max_failures - 1):
-        login(client, password=WRONG_MD5)
+        log_in(client, password=WRONG_MD5)
     clock.advance(window)  # those are too old to count now
     for _ in range(max_failures - 1):
-        login(client, password=WRONG_MD5)
-    assert login(client).status_code == 200  # clears the count
+        log_in(client, password=WRONG_MD5)
+    assert log_in(client).status_code == 200  # clears the count
     for _ in range(max_failures - 1):
-        login(client, password=WRONG_MD5)
-    assert login(client).status_code == 200
+        log_in(client, password=WRONG_MD5)
+    assert log_in(client).status_code == 200
 
 
 def test_the_limits_come_from_the_config(make_app, clock):
     client = make_app(LOGIN_MAX_FAILURES=2, LOGIN_WINDOW_SECONDS=10, LOGIN_BLOCK_SECONDS=30).test_client()
-    login(client, password=WRONG_MD5)
+    log_in(client, password=WRONG_MD5)
     clock.advance(10)  # out of the window
-    login(client, password=WRONG_MD5)
-    assert login(client).status_code == 200
-    login(client, password=WRONG_MD5)
-    login(client, password=WRONG_MD5)
+    log_in(client, password=WRONG_MD5)
+    assert log_in(client).status_code == 200
+    log_in(client, password=WRONG_MD5)
+    log_in(client, password=WRONG_MD5)
     clock.advance(29)
-    assert_wrong_login(login(client))
+    assert_wrong_login(log_in(client))
     clock.advance(1)
-    assert login(client).status_code == 200
+    assert log_in(client).status_code == 200
 
 
 def test_the_count_is_shared_by_every_worker(client, make_app, limits):
     other_worker = make_app().test_client()
     for number in range(limits[0]):
-        login(client if number % 2 else other_worker, password=WRONG_MD5)
-    assert_wrong_login(login(other_worker))
-    assert_wrong_login(login(client))
+        log_in(client if number % 2 else other_worker, password=WRONG_MD5)
+    assert_wrong_login(log_in(other_worker))
+    assert_wrong_login(log_in(client))
 
 
 def test_failed_basic_attempts_count_and_are_refused_too(client, limits, checks, auth):
@@ -117,10 +129,10 @@ def test_failed_basic_attempts_count_and_are_refused_too(client, limits, checks,
         if number % 2:
             assert_error(client.get(ITEMS, headers=basic("admin", "wrong")), 401, "Log In")
         else:
-            assert_wrong_login(login(client, password=WRONG_MD5))
+            assert_wrong_login(log_in(client, password=WRONG_MD5))
     checked = len(checks)
     assert_error(client.get(ITEMS, headers=basic("admin", "123456")), 401, "Log In")
-    assert_wrong_login(login(client))
+    assert_wrong_login(log_in(client))
     assert len(checks) == checked
     # A token from before keeps working: it proves the password was known.
     assert client.get(ITEMS, headers=auth).status_code == 200
@@ -136,19 +148,155 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     for plain in (password, wrong):
         secrets |= {md5[plain], md5[plain].upper(), base64.b64encode(f"admin:{plain}".encode()).decode()}
 
-    token = login(client, password=md5[password].upper()).get_json()["token"]
+    token = log_in(client, password=md5[password].upper()).get_json()["token"]
     secrets.add(token)
-    client.get(ITEMS, headers={"Authorization": f"Bearer {token}"})
-    client.get(ITEMS, headers={"Authorization": f"Bearer {token[:-1]}x"})
+    client.get(ITEMS, headers=bearer(token))
+    client.get(ITEMS, headers=bearer(token[:-1] + "x"))
     client.get(ITEMS, headers=basic("admin", password))
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):  # until throttled, and once more
-        login(client, password=md5[wrong])
+        log_in(client, password=md5[wrong])
         client.get(ITEMS, headers=basic("admin", wrong))
-        login(client, username=password, password=md5[password])  # the password typed as the username
-    login(client, password=md5[password])
-    login(client, username=password, password=md5[password])
+        log_in(client, username=password, password=md5[password])  # the password typed as the username
+    log_in(client, password=md5[password])
+    log_in(client, username=password, password=md5[password])
 
     assert "refused unchecked" in caplog.text  # the throttling was logged
     assert "for another username from 127.0.0.1 within" in caplog.text
     logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
     assert [secret for secret in secrets if secret in logged] == []
+
+
+# -- the slow hash rationed per address -----------------------------------------------------------
+
+
+def local(timestamp):
+    """As the log shows a time: local, to the second, with its offset."""
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
+
+
+def address_counts(repo):
+    return repo.db.execute("SELECT address, failures, window_start FROM address_failures ORDER BY address").fetchall()
+
+
+@pytest.fixture
+def rationed_app(make_app):
+    """An app that rations an address after 5 failed password checks within 60 s."""
+    return make_app(LOGIN_ADDRESS_MAX_FAILURES=5, LOGIN_ADDRESS_WINDOW_SECONDS=60)
+
+
+def fail_with_fresh_usernames(client, count, address="127.0.0.1", first=0):
+    """`count` failed password checks from `address`, each with a username never used before,
+    half logins, half Basic: a fresh username never meets the block of one username."""
+    for number in range(first, first + count):
+        if number % 2:
+            response = client.get(
+                ITEMS, headers=basic(f"guess{number}", "wrong"), environ_overrides={"REMOTE_ADDR": address}
+            )
+            assert_error(response, 401, "Log In")
+        else:
+            assert_wrong_login(
+                log_in(
+                    client, username=f"guess{number}", password=WRONG_MD5, environ_overrides={"REMOTE_ADDR": address}
+                )
+            )
+
+
+def seen(response):
+    """What a client sees of an answer, the headers that tell a wrong password too."""
+    return response.status_code, response.get_data(), response.headers.get("WWW-Authenticate")
+
+
+def test_failed_checks_from_one_address_ration_its_password_checks(rationed_app, repo, checks, clock, caplog):
+    client, start = rationed_app.test_client(), clock.now
+    wrong_basic = seen(client.get(ITEMS, headers=basic("admin", "wrong")))
+    wrong_login = seen(log_in(client, password=WRONG_MD5))
+    fail_with_fresh_usernames(client, 2, first=2)
+    clock.advance(10)
+    fail_with_fresh_usernames(client, 1, first=4)
+    assert len(checks) == 5
+    assert address_counts(repo) == [("127.0.0.1", 5, start)]
+    assert (
+        "5 failed attempts from 127.0.0.1 within 60 s, whatever the usernames: its password checks are refused"
+        f" unchecked until {local(start + 60)}"
+    ) in caplog.text
+    # From there on no password is checked from that address, the right one neither, whatever the
+    # username; the answers are those of a wrong password.
+    assert seen(log_in(client)) == wrong_login
+    assert seen(client.get(ITEMS, headers=basic("admin", "123456"))) == wrong_basic
+    assert_error(client.get(ITEMS, headers=basic("admin", "123456")), 401, "Log In")
+    fail_with_fresh_usernames(client, 3, first=5)
+    assert len(checks) == 5
+    assert address_counts(repo) == [("127.0.0.1", 5, start)]  # refused attempts do not count
+    assert (
+        f"attempt for username 'admin' from 127.0.0.1 refused unchecked: its address is rationed until"
+        f" {local(start + 60)} (50 s more)"
+    ) in caplog.text
+    assert "attempt for another username from 127.0.0.1 refused unchecked: its address is rationed" in caplog.text
+    # Until the window ends.
+    clock.advance(49)
+    assert_wrong_login(log_in(client))
+    clock.advance(1)
+    assert log_in(client).status_code == 200
+    assert len(checks) == 6
+
+
+def test_rationing_is_for_one_address(rationed_app, repo, checks):
+    client = rationed_app.test_client()
+    fail_with_fresh_usernames(client, 5)
+    response = log_in(client, environ_overrides={"REMOTE_ADDR": "10.0.0.2"})
+    assert response.status_code == 200
+    assert len(checks) == 6
+    fail_with_fresh_usernames(client, 1, address="10.0.0.2")
+    assert [(address, failures) for address, failures, _ in address_counts(repo)] == [("10.0.0.2", 1), ("127.0.0.1", 5)]
+
+
+def test_tokens_and_basic_verified_lately_keep_working_from_a_rationed_address(rationed_app, auth, checks):
+    client = rationed_app.test_client()
+    known = basic("admin", "123456")
+    assert client.get(ITEMS, headers=known).status_code == 200  # verified once: remembered a while
+    checked = len(checks)
+    fail_with_fresh_usernames(client, 5)
+    assert_wrong_login(log_in(client))
+    push = client.post(LINK_ITEMS, json={"list_items": [item(1, 101, "101")]}, headers=auth)
+    assert_json(push, 200, result((1, "created")))
+    push = client.post(LINK_ITEMS, json={"list_items": [item(2, 102, "102")]}, headers=known)
+    assert_json(push, 200, result((2, "created")))
+    assert len(checks) == checked + 5  # the five failures alone were checked
+
+
+def test_the_address_count_is_shared_by_every_worker(rationed_app, make_app, checks):
+    client = rationed_app.test_client()
+    other_worker = make_app(LOGIN_ADDRESS_MAX_FAILURES=5, LOGIN_ADDRESS_WINDOW_SECONDS=60).test_client()
+    fail_with_fresh_usernames(client, 3)
+    fail_with_fresh_usernames(other_worker, 2, first=3)
+    assert_wrong_login(log_in(client))
+    assert_wrong_login(log_in(other_worker))
+    assert len(checks) == 5
+
+
+def test_a_window_that_ended_starts_a_new_count(rationed_app, repo, clock):
+    client = rationed_app.test_client()
+    fail_with_fresh_usernames(client, 4)
+    clock.advance(60)
+    fail_with_fresh_usernames(client, 4, first=4)
+    assert address_counts(repo) == [("127.0.0.1", 4, clock.now)]
+    assert log_in(client).status_code == 200
+
+
+def test_rationing_waits_for_more_failures_by_default(client, app, checks):
+    max_failures = app.config["LOGIN_ADDRESS_MAX_FAILURES"]
+    assert (max_failures, app.config["LOGIN_ADDRESS_WINDOW_SECONDS"]) == (30, 300)
+    fail_with_fresh_usernames(client, max_failures - 1)
+    assert log_in(client).status_code == 200
+    fail_with_fresh_usernames(client, 1, first=max_failures)
+    assert_wrong_login(log_in(client))
+    assert len(checks) == max_failures + 1
+
+
+def test_a_database_from_before_gets_the_count(db_path, make_app, checks):
+    with closing(sqlite3.connect(db_path)) as old:
+        old.execute("DROP TABLE address_failures")
+    client = make_app(LOGIN_ADDRESS_MAX_FAILURES=5).test_client()
+    fail_with_fresh_usernames(client, 5)
+    assert_wrong_login(log_in(client))
+    assert len(checks) == 5

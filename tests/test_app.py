@@ -1,14 +1,16 @@
-"""The application: GET /api/info (contract 5.7), the database file, and the settings."""
+"""The application: GET /api/info, the database file, and the settings."""
 
+import pathlib
+import re
 import sqlite3
 import threading
 from contextlib import closing
 
 import pytest
-from helpers import assert_error, assert_json, item, push, result
 
 from forwarding import config, create_app
 from forwarding.db import get_repo
+from tests.helpers import assert_error, assert_json, item, push, result, wrong_type
 
 
 def test_info(client):
@@ -103,11 +105,90 @@ def test_no_environment_no_overrides():
     assert config.from_environment({}) == {}
 
 
-@pytest.mark.parametrize("value", ["", "ten", "1.5", "0x10", " 60 ", "1_000", "-5", "\u0661\u0660"])
+@pytest.mark.parametrize(
+    "value", ["", "ten", "1.5", "0x10", " 60 ", "1_000", "-5", "0", "\u0661\u0660", "9" * 5000, "9223372036854775808"]
+)
 def test_a_bad_integer_in_the_environment_is_a_clear_error(value):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(config.BadSetting) as error:
         config.from_environment({"FORWARDING_TOKEN_LIFETIME": value})
-    assert str(error.value) == f"FORWARDING_TOKEN_LIFETIME must be an integer, not {value!r}"
+    assert (
+        str(error.value) == f"FORWARDING_TOKEN_LIFETIME is {value!r}: it must be a whole number of seconds, at least 1"
+    )
+
+
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("MAX_ENTITIES", "0", "it must be a whole number, at least 1"),
+        ("MAX_CONTENT_LENGTH", "1023", "it must be a whole number of bytes, at least 1024"),
+        ("BUSY_TIMEOUT_MS", "2147483648", "it must be a whole number of milliseconds from 1 to 2147483647"),
+        ("BASIC_AUTH_CACHE_SECONDS", "-1", "it must be a whole number of seconds, at least 0"),
+        ("LOGIN_MAX_FAILURES", "0", "it must be a whole number, at least 1"),
+        ("LOGIN_WINDOW_SECONDS", "0", "it must be a whole number of seconds, at least 1"),
+        ("LOGIN_BLOCK_SECONDS", "31622401", "it must be a whole number of seconds from 1 to 31622400"),
+        ("LOG_FORMAT", "xml", "it must be text or json"),
+    ],
+)
+def test_each_setting_says_what_it_must_be(variable, value, message):
+    with pytest.raises(config.BadSetting) as error:
+        config.from_environment({f"FORWARDING_{variable}": value})
+    assert str(error.value) == f"FORWARDING_{variable} is {value!r}: {message}"
+
+
+def test_the_least_values_are_taken():
+    least = {"MAX_CONTENT_LENGTH": "1024", "BUSY_TIMEOUT_MS": "1", "BASIC_AUTH_CACHE_SECONDS": "0", "MAX_ENTITIES": "1"}
+    assert config.from_environment({f"FORWARDING_{name}": value for name, value in least.items()}) == {
+        name: int(value) for name, value in least.items()
+    }
+
+
+def test_an_empty_database_path_is_refused():
+    with pytest.raises(
+        config.BadSetting, match="^FORWARDING_DATABASE is empty: it must be the path of the SQLite file$"
+    ):
+        config.from_environment({"FORWARDING_DATABASE": ""})
+
+
+def test_an_unknown_variable_is_warned_about_with_the_closest_name():
+    environ = {
+        "FORWARDING_TOKEN_LIFETIM": "5",
+        "FORWARDING_DATABSE": "x.db",
+        "FORWARDING_XYZZY": "1",
+        "FORWARDING_UWSGI_SOCKET": "127.0.0.1:3031",
+        "FORWARDING_TOKEN_LIFETIME": "5",
+        "HOME": "/root",
+    }
+    assert config.unknown(environ) == [
+        "FORWARDING_DATABSE is not a setting of forwarding, and is ignored (did you mean FORWARDING_DATABASE?)",
+        "FORWARDING_TOKEN_LIFETIM is not a setting of forwarding, and is ignored"
+        " (did you mean FORWARDING_TOKEN_LIFETIME?)",
+        "FORWARDING_XYZZY is not a setting of forwarding, and is ignored"
+        " (the settings are in the README, Configuration)",
+    ]
+
+
+def test_every_variable_the_repository_uses_is_known():
+    """wsgi.ini, deploy/, the tests' own and the code's: none may be warned about as misspelt."""
+    root = pathlib.Path(__file__).parents[1]
+    files = [
+        *(root / name for name in ("wsgi.ini", ".ci/run", "tests/e2e/conftest.py", "tests/e2e/deployment.py")),
+        *root.glob("deploy/*"),
+        *root.glob("forwarding/*.py"),
+    ]
+    used = {name for path in files for name in re.findall(r"FORWARDING_[A-Z0-9_]*[A-Z0-9]", path.read_text())}
+    assert {"FORWARDING_UWSGI_SOCKET", "FORWARDING_NGINX_LISTEN", "FORWARDING_E2E"} <= used
+    assert config.unknown(dict.fromkeys(used, "")) == []
+
+
+def test_the_app_warns_about_an_unknown_variable(monkeypatch, db_path, caplog):
+    monkeypatch.setenv("FORWARDING_DATABASE", db_path)
+    monkeypatch.setenv("FORWARDING_TOKEN_LIFETIM", "60")
+    create_app()
+    warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert (
+        "FORWARDING_TOKEN_LIFETIM is not a setting of forwarding, and is ignored"
+        " (did you mean FORWARDING_TOKEN_LIFETIME?)"
+    ) in warned
 
 
 def test_the_app_reads_the_environment(monkeypatch, db_path, auth):
@@ -116,13 +197,15 @@ def test_the_app_reads_the_environment(monkeypatch, db_path, auth):
     client = create_app().test_client()
     assert push(client, auth, item(1, 101, "101")).status_code == 200
     response = push(client, auth, item(1, 101, "101", "102"))
-    assert_error(response, 400, "Wrong JSON body: value `forward_entity_list` was of the wrong type")
+    assert_error(response, 400, wrong_type("forward_entity_list"))
 
 
 def test_the_app_refuses_to_start_with_a_bad_setting(monkeypatch, db_path):
     monkeypatch.setenv("FORWARDING_DATABASE", db_path)
     monkeypatch.setenv("FORWARDING_MAX_ENTITIES", "eight")
-    with pytest.raises(ValueError, match="FORWARDING_MAX_ENTITIES must be an integer, not 'eight'"):
+    with pytest.raises(
+        config.BadSetting, match="^FORWARDING_MAX_ENTITIES is 'eight': it must be a whole number, at least 1$"
+    ):
         create_app()
 
 

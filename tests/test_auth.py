@@ -1,23 +1,26 @@
-"""Authentication (contract section 1): the login, tokens, Bearer and Basic, and the 401."""
+"""Authentication (docs/api.md): the login, tokens, Bearer and Basic, and the 401."""
 
 import base64
-import hashlib
 import os
 import pathlib
 import uuid
 
 import pytest
-from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result
 
-LOGIN = "/api/v1/login"
-
-
-def log_in(client, username="admin", password=MD5_123456, **kwargs):
-    return client.get(LOGIN, query_string={"username": username, "password": password}, **kwargs)
-
-
-def bearer(token, scheme="Bearer"):
-    return {"Authorization": f"{scheme} {token}"}
+from tests.helpers import (
+    LINK_ITEMS,
+    LOGIN,
+    MD5_123456,
+    assert_error,
+    assert_json,
+    basic,
+    bearer,
+    item,
+    log_in,
+    md5,
+    push,
+    result,
+)
 
 
 def protected_call(client, headers):
@@ -60,7 +63,7 @@ def test_every_login_gets_its_own_token(client):
     "username, password",
     [
         ("admin", "123456"),  # the password itself, not its MD5
-        ("admin", hashlib.md5(b"1234567").hexdigest()),
+        ("admin", md5("1234567")),
         ("admin", MD5_123456 + "0"),
         ("admin", " " + MD5_123456),
         ("Admin", MD5_123456),
@@ -86,6 +89,30 @@ def test_login_with_a_wrong_username_or_password(client, username, password):
 )
 def test_login_with_a_parameter_missing_or_empty(client, query):
     assert_error(client.get(LOGIN, query_string=query), 400, "Required parameters missed")
+
+
+@pytest.mark.parametrize(
+    "query, status, body",
+    [
+        ({"username": "admin", "password": MD5_123456}, 200, None),
+        ({"username": "admin", "password": "0" * 32}, 400, {"error": "Wrong login or password"}),
+        ({"username": "admin"}, 400, {"error": "Required parameters missed"}),
+    ],
+)
+def test_no_cache_keeps_the_login_answer(client, query, status, body):
+    # It holds a token, or tells whether a password was right.
+    response = client.get(LOGIN, query_string=query)
+    assert response.status_code == status
+    assert response.headers["Cache-Control"] == "no-store"
+    if body is not None:
+        assert_error(response, status, body["error"])
+    else:
+        assert list(response.get_json()) == ["token", "account_type"]
+
+
+def test_other_answers_say_nothing_of_caches(client, token):
+    assert "Cache-Control" not in client.get("/api/info").headers
+    assert "Cache-Control" not in protected_call(client, bearer(token)).headers
 
 
 @pytest.mark.parametrize("header", [basic("admin", "wrong"), bearer("not-a-token"), {"Authorization": "Basic !!!"}])
@@ -170,8 +197,7 @@ def test_a_token_from_one_instance_works_in_another_and_after_a_restart(make_app
 
 @pytest.mark.parametrize("scheme", ["Basic", "basic", "BASIC"])
 def test_basic_with_the_right_credentials(client, scheme):
-    credentials = base64.b64encode(b"admin:123456").decode()
-    assert_allowed(protected_call(client, {"Authorization": f"{scheme} {credentials}"}))
+    assert_allowed(protected_call(client, basic("admin", "123456", scheme)))
 
 
 @pytest.mark.parametrize(
@@ -229,7 +255,7 @@ def test_a_body_too_large_from_an_unknown_client_is_a_401(make_app):
     assert_log_in(client.post(LINK_ITEMS, data=b"x" * 1000))
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nonsense"}])
+@pytest.mark.parametrize("headers", [{}, bearer("nonsense")])
 def test_login_and_info_need_no_authentication(client, headers):
     assert log_in(client, headers=headers).status_code == 200
     assert client.get("/api/info", headers=headers).status_code == 200

@@ -4,9 +4,10 @@ import json
 import time
 
 import pytest
-from helpers import item, push
 
-START = 1796033704.12  # 2026-11-30T10:15:04.120Z: 11:15:04 in Berlin (+0100)
+from tests.helpers import item, push
+
+START = 1796033704.12  # 2026-11-30T10:15:04.120Z: 11:15:04+01:00 in Berlin
 
 
 @pytest.fixture
@@ -51,9 +52,9 @@ def test_show_a_rule_without_one(runner, rules):
     )
 
 
-def test_show_no_such_rule(runner, rules):
+def test_show_no_such_rule(runner, rules, db_path):
     result = runner.invoke(args=["show", "103"])
-    assert (result.exit_code, result.output) == (1, "Error: no rule for forward_number 103\n")
+    assert (result.exit_code, result.output) == (1, f"Error: no rule for forward_number 103 in {db_path}\n")
 
 
 @pytest.mark.parametrize("number", ["0", "abc", str(2**63)])
@@ -63,7 +64,7 @@ def test_show_a_number_out_of_range(runner, number):
     assert "Invalid value for 'FORWARD_NUMBER'" in result.output
 
 
-def test_history_in_local_time_newest_first(runner, rules):
+def test_history_in_local_time_newest_first(runner, rules, db_path):
     result = runner.invoke(args=["history"])
     request_id = rules
     width = len(request_id)
@@ -71,14 +72,14 @@ def test_history_in_local_time_newest_first(runner, rules):
     assert result.output == (
         f"id  time                       source  {'request_id':<{width}}  forward_number  action   before"
         "  after\n"
-        f" 2  2026-11-30 11:16:04 +0100  item    {request_id}             102  created  -       102\n"
-        f" 1  2026-11-30 11:15:04 +0100  link    {'case-4711':<{width}}             101  created  -      "
+        f" 2  2026-11-30 11:16:04+01:00  item    {request_id}             102  created  -       102\n"
+        f" 1  2026-11-30 11:15:04+01:00  link    {'case-4711':<{width}}             101  created  -      "
         " sip:100@sip.bas-ip.com, vizit:101 (link_id 7)\n"
-        "2 changes.\n"
+        f"2 changes in {db_path}.\n"
     )
 
 
-def test_history_filters_and_limit(runner, client, basic_auth, rules, tmp_path):
+def test_history_filters_and_limit(runner, client, basic_auth, rules, tmp_path, db_path):
     push(client, basic_auth, item(7, 101, "vizit:101"))
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"version": 1, "items": [{"forward_number": 101, "forward_entity_list": ["1"]}]}))
@@ -88,7 +89,7 @@ def test_history_filters_and_limit(runner, client, basic_auth, rules, tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines[1:-1]] == ["4", "3"]
-    assert lines[1].split()[4:] == [
+    assert lines[1].split()[3:] == [
         "import",
         "-",
         "101",
@@ -100,15 +101,15 @@ def test_history_filters_and_limit(runner, client, basic_auth, rules, tmp_path):
         "(link_id",
         "7)",
     ]
-    assert lines[-1] == "2 of 3 changes."
-    assert runner.invoke(args=["history", "--link-id", "7"]).output.endswith("\n3 changes.\n")
-    assert runner.invoke(args=["history", "--link-id", "8"]).output == "No changes.\n"
-    assert runner.invoke(args=["history", "--number", "102", "--link-id", "7"]).output == "No changes.\n"
+    assert lines[-1] == f"2 of 3 changes in {db_path}."
+    assert runner.invoke(args=["history", "--link-id", "7"]).output.endswith(f"\n3 changes in {db_path}.\n")
+    assert runner.invoke(args=["history", "--link-id", "8"]).output == f"No changes in {db_path}.\n"
+    assert runner.invoke(args=["history", "--number", "102", "--link-id", "7"]).output == f"No changes in {db_path}.\n"
 
 
-def test_history_of_nothing(runner):
+def test_history_of_nothing(runner, db_path):
     result = runner.invoke(args=["history"])
-    assert (result.exit_code, result.output) == (0, "No changes.\n")
+    assert (result.exit_code, result.output) == (0, f"No changes in {db_path}.\n")
 
 
 @pytest.mark.parametrize("args", [["--limit", "0"], ["--limit", "1001"], ["--number", "0"], ["--link-id", "x"]])

@@ -1,10 +1,14 @@
 """The commands on the rules: `forwarding export`, `import` and `list`."""
 
 import json
+import os
 import pathlib
+import stat
 
 import pytest
-from helpers import stored_rules
+
+from forwarding import rulefile
+from tests.helpers import stored_rules
 
 RULES = [
     {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},
@@ -44,15 +48,15 @@ def write(path, document):
 # -- export --------------------------------------------------------------------------------------
 
 
-def test_export_to_stdout(runner, rules):
+def test_export_to_stdout(runner, rules, db_path):
     result = runner.invoke(args=["export"])
-    assert (result.exit_code, result.stdout) == (0, EXPORTED)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, EXPORTED, f"Exported 3 rules from {db_path}.\n")
 
 
-def test_export_to_a_file(runner, rules, tmp_path):
+def test_export_to_a_file(runner, rules, tmp_path, db_path):
     path = str(tmp_path / "backup.json")
     result = runner.invoke(args=["export", "--output", path])
-    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules to {path}.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules from {db_path} to {path}.\n")
     assert pathlib.Path(path).read_text() == EXPORTED
 
 
@@ -65,19 +69,19 @@ def test_export_of_nothing(runner):
 # -- import --------------------------------------------------------------------------------------
 
 
-def test_export_then_import_restores(runner, rules, repo, tmp_path):
+def test_export_then_import_restores(runner, rules, repo, tmp_path, db_path):
     path = str(tmp_path / "backup.json")
     runner.invoke(args=["export", "-o", path])
     repo.db.execute("DELETE FROM rules")
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 3 rules from {path} (export): 3 created, 0 updated, 0 deleted.\n",
+        f"Imported 3 rules from {path} (export) into {db_path}: 3 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == STORED
 
 
-def test_import_merges(runner, rules, repo, tmp_path):
+def test_import_merges(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "ours.json",
         {
@@ -94,12 +98,12 @@ def test_import_merges(runner, rules, repo, tmp_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 5 rules from {path} (export): 2 created, 1 updated, 1 deleted.\n",
+        f"Imported 5 rules from {path} (export) into {db_path}: 2 created, 1 updated, 1 deleted.\n",
     )
     assert stored_rules(repo) == {101: (7, ["555"]), 300: (8, ["300"]), 400: (9, ["vizit:4"])}
 
 
-def test_import_legacy_forward_table(runner, rules, repo, tmp_path):
+def test_import_legacy_forward_table(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "panel.json",
         {
@@ -114,29 +118,30 @@ def test_import_legacy_forward_table(runner, rules, repo, tmp_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 2 rules from {path} (legacy forward table): 1 created, 1 updated, 0 deleted.\n",
+        f"Imported 2 rules from {path} (legacy forward table) into {db_path}: 1 created, 1 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {**STORED, 5: (None, ["sip:192.168.1.2", "laskomex:10"]), 101: (7, ["77469"])}
 
 
-def test_import_replace(runner, rules, repo, tmp_path):
+def test_import_replace(runner, rules, repo, tmp_path, db_path):
     path = write(
         tmp_path / "panel.json", {"count": 1, "items": [{"apartment": 102, "forward_numbers": ["1"]}], "version": 1}
     )
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table): 1 created, 0 updated, 0 deleted.\n",
+        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table) into {db_path}:"
+        " 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {102: (None, ["1"])}
 
 
-def test_import_from_stdin(runner, repo):
+def test_import_from_stdin(runner, repo, db_path):
     document = {"version": 1, "items": [{"forward_number": 1, "forward_entity_list": ["2"]}]}
     result = runner.invoke(args=["import", "-"], input=json.dumps(document))
     assert (result.exit_code, result.stdout) == (
         0,
-        "Imported 1 rule from stdin (export): 1 created, 0 updated, 0 deleted.\n",
+        f"Imported 1 rule from stdin (export) into {db_path}: 1 created, 0 updated, 0 deleted.\n",
     )
     assert stored_rules(repo) == {1: (None, ["2"])}
 
@@ -152,8 +157,17 @@ NINE = [str(n) for n in range(9)]
 @pytest.mark.parametrize(
     "document, message",
     [
-        ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        ("[]", "the file is not a JSON object"),
+        ("", f"the file is empty; {rulefile.FORMATS}"),
+        (" \n\t\n", f"the file is empty; {rulefile.FORMATS}"),
+        ("{", f"not JSON: Expecting property name enclosed in double quotes at line 1 column 2; {rulefile.FORMATS}"),
+        ('{"version": 1,\n "items": [}', f"not JSON: Expecting value at line 2 column 12; {rulefile.FORMATS}"),
+        ("rules of house 5\n", f"not JSON: Expecting value at line 1 column 1; {rulefile.FORMATS}"),
+        ("[]", f"neither an export nor a panel forward table, but a JSON array; {rulefile.FORMATS}"),
+        ('"items"', f"neither an export nor a panel forward table, but a JSON string; {rulefile.FORMATS}"),
+        (
+            {"rules": [GOOD]},
+            f"neither an export nor a panel forward table: no `version`, `items` or `count`; {rulefile.FORMATS}",
+        ),
         ({"items": []}, "`version` must be 1"),
         ({"version": 2, "items": []}, "`version` must be 1"),
         ({"version": True, "items": []}, "`version` must be 1"),
@@ -211,6 +225,21 @@ def test_a_bad_import_changes_nothing(runner, rules, repo, tmp_path, document, m
     assert stored_rules(repo) == STORED
 
 
+def test_a_file_that_is_not_utf8_is_not_json(runner, rules, repo, tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"version": 1, "items": [], "note": "café"}'.encode("latin-1"))
+    result = runner.invoke(args=["import", str(path)])
+    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: not JSON: not UTF-8 text; {rulefile.FORMATS}\n")
+    assert stored_rules(repo) == STORED
+
+
+def test_the_formats_named_are_the_ones_taken(runner, repo, tmp_path):
+    for kind, example in (("export", rulefile.EXAMPLE_EXPORT), ("legacy forward table", rulefile.EXAMPLE_TABLE)):
+        result = runner.invoke(args=["import", "-"], input=example)
+        assert (result.exit_code, result.stdout.split(" into ")[0]) == (0, f"Imported 1 rule from stdin ({kind})")
+    assert stored_rules(repo) == {101: (1, ["101"])}
+
+
 def test_a_missing_file_is_a_usage_error(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "none.json")])
     assert result.exit_code == 2
@@ -220,7 +249,7 @@ def test_a_missing_file_is_a_usage_error(runner, tmp_path):
 # -- list ----------------------------------------------------------------------------------------
 
 
-def test_list(runner, rules):
+def test_list(runner, rules, db_path):
     result = runner.invoke(args=["list"])
     assert (result.exit_code, result.stdout) == (
         0,
@@ -229,20 +258,74 @@ def test_list(runner, rules):
             "           101        7  101, vizit:1\n"
             "           102        -  laskomex:5\n"
             "           223        8  sip:223@sip.bas-ip.com\n"
-            "3 rules.\n"
+            f"3 rules in {db_path}.\n"
         ),
     )
 
 
-def test_list_limit(runner, rules):
+def test_list_limit(runner, rules, db_path):
     result = runner.invoke(args=["list", "--limit", "1"])
     assert (result.exit_code, result.stdout) == (
         0,
-        ("forward_number  link_id  forward_entity_list\n           101        7  101, vizit:1\n1 of 3 rules.\n"),
+        (
+            "forward_number  link_id  forward_entity_list\n"
+            "           101        7  101, vizit:1\n"
+            f"1 of 3 rules in {db_path}.\n"
+        ),
     )
     assert runner.invoke(args=["list", "--limit", "0"]).exit_code == 2
 
 
-def test_list_of_nothing(runner):
+def test_list_of_nothing(runner, db_path):
     result = runner.invoke(args=["list"])
-    assert (result.exit_code, result.stdout) == (0, "No rules.\n")
+    assert (result.exit_code, result.stdout) == (0, f"No rules in {db_path}.\n")
+
+
+# -- export over what is there -------------------------------------------------------------------
+
+
+@pytest.fixture
+def exports(tmp_path):
+    """A directory of its own for the files exported (the test's database is in tmp_path)."""
+    directory = tmp_path / "exports"
+    directory.mkdir()
+    return directory
+
+
+def test_export_refuses_a_symbolic_link_and_leaves_its_target(runner, rules, exports):
+    # Run as root, an export through a link planted by another user would overwrite any file.
+    target = exports / "target"
+    target.write_text("precious\n")
+    link = exports / "backup.json"
+    link.symlink_to(target)
+    result = runner.invoke(args=["export", "-o", str(link)])
+    assert (result.exit_code, result.output) == (1, f"Error: {link} is a symbolic link: not writing through it\n")
+    assert target.read_text() == "precious\n"
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json", "target"]
+
+
+def test_export_replaces_a_file_whole_keeping_its_mode(runner, rules, exports, db_path):
+    path = exports / "backup.json"
+    path.write_text("old\n")
+    path.chmod(0o640)
+    result = runner.invoke(args=["export", "-o", str(path)])
+    assert (result.exit_code, result.stdout) == (0, f"Exported 3 rules from {db_path} to {path}.\n")
+    assert path.read_text() == EXPORTED
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json"]
+
+
+def test_an_export_that_fails_leaves_the_file_as_it_was(runner, rules, exports, monkeypatch):
+    path = exports / "backup.json"
+    path.write_text("old\n")
+
+    def fail_half_way(rules, out):
+        out.write('{"version": 1, "items": [')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rulefile, "write", fail_half_way)
+    result = runner.invoke(args=["export", "-o", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, OSError)
+    assert path.read_text() == "old\n"
+    assert sorted(path.name for path in exports.iterdir()) == ["backup.json"]

@@ -4,9 +4,8 @@ import gc
 import os
 import threading
 
-from helpers import stored_rules
-
 from forwarding.db import get_repo
+from tests.helpers import stored_rules
 
 
 def test_a_thread_keeps_its_connection_between_requests(app):

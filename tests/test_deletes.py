@@ -1,14 +1,12 @@
-"""DELETE /api/v1/forward/items (uid_items) and DELETE /api/v1/forward/items/link (link_ids):
-contract 5.5 and 5.6."""
+"""DELETE /api/v1/forward/items (uid_items) and DELETE /api/v1/forward/items/link (link_ids)."""
 
 import json
 from collections import namedtuple
 
 import pytest
-from helpers import answer, expected, stored_rules
 
-INT64_MAX = 2**63 - 1
-
+from forwarding.limits import INT64_MAX
+from tests.helpers import WRONG_JSON, answer, expected, no_value, result, stored_rules, wrong_type
 
 Endpoint = namedtuple("Endpoint", "path field result_key ids_of")
 
@@ -34,12 +32,7 @@ def delete(client, headers, endpoint, body):
 
 
 def results(endpoint, ids, outcomes):
-    return {
-        "result": [
-            {endpoint.result_key: id_, "success": outcome == "deleted", "extended_info": outcome}
-            for id_, outcome in zip(ids, outcomes)
-        ]
-    }
+    return result(*zip(ids, outcomes), key=endpoint.result_key)
 
 
 def without(rules, *numbers):
@@ -55,7 +48,7 @@ def test_deletes_in_request_order(client, auth, repo, seeded, endpoint):
     assert stored_rules(repo) == without(seeded, 101, 103)
 
 
-def test_the_contract_example(client, auth, repo, seeded):
+def test_the_example_of_the_docs(client, auth, repo, seeded):
     repo.put_rule(102, [])  # gone, so that it is not found
     response = delete(client, auth, BY_NUMBER, {"uid_items": [101, 102]})
     body = {
@@ -107,29 +100,30 @@ def test_the_range_ends_are_ids(client, auth, repo, seeded, endpoint, id_):
 def bad_bodies(field):
     """(body, message) pairs; each body that has a list starts with an id that exists, so that a
     400 deleting nothing shows the request is one transaction."""
-    wrong_type = f"Wrong JSON body: value `{field}` was of the wrong type"
     bodies = [
-        ("", "Wrong JSON body"),
-        ("not json", "Wrong JSON body"),
-        ("[101]", "Wrong JSON body"),
-        (f'{{"{field}": [101]', "Wrong JSON body"),
-        ({}, f"Wrong JSON body: no value for `{field}`"),
-        ({"uid_item": [101], "link_id": [101]}, f"Wrong JSON body: no value for `{field}`"),
+        ("", WRONG_JSON),
+        ("not json", WRONG_JSON),
+        ("[101]", WRONG_JSON),
+        (f'{{"{field}": [101]', WRONG_JSON),
+        ({}, no_value(field)),
+        ({"uid_item": [101], "link_id": [101]}, no_value(field)),
     ]
-    bodies += [({field: value}, wrong_type) for value in (None, 101, "101", "[101]", {"101": 101}, True, 1.5)]
+    bodies += [({field: value}, wrong_type(field)) for value in (None, 101, "101", "[101]", {"101": 101}, True, 1.5)]
     bodies += [
-        ({field: [101, 1010, element]}, wrong_type)
-        for element in ("102", 102.0, 1.5, True, False, None, 0, -1, 2**63, 2**64, [102], {"uid": 102})
+        ({field: [101, 1010, element]}, wrong_type(field))
+        for element in ("102", 102.0, 1.5, True, False, None, 0, -1, INT64_MAX + 1, 2**64, [102], {"uid": 102})
     ]
     return bodies
 
 
-@BOTH
-def test_a_bad_body_is_named_and_deletes_nothing(client, auth, repo, seeded, endpoint):
-    for body, message in bad_bodies(endpoint.field):  # one app for all: making one is slow
-        response = delete(client, auth, endpoint, body)
-        assert answer(response) == expected(400, {"error": message}), body
-        assert stored_rules(repo) == seeded, body
+@pytest.mark.parametrize(
+    "endpoint, body, message",
+    [(endpoint, body, message) for endpoint in (BY_NUMBER, BY_LINK_ID) for body, message in bad_bodies(endpoint.field)],
+)
+def test_a_bad_body_is_named_and_deletes_nothing(client, auth, repo, seeded, endpoint, body, message):
+    response = delete(client, auth, endpoint, body)
+    assert answer(response) == expected(400, {"error": message})
+    assert stored_rules(repo) == seeded
 
 
 @BOTH
@@ -158,8 +152,9 @@ def test_a_failure_part_way_deletes_nothing(client, auth, repo, seeded, endpoint
 
 
 @BOTH
-def test_authentication_comes_before_the_body(client, repo, seeded, endpoint):
-    for body in ({endpoint.field: endpoint.ids_of(101)}, "not json"):
-        response = delete(client, {}, endpoint, body)
-        assert answer(response) == expected(401, {"error": "Log In"})
+@pytest.mark.parametrize("is_json", [True, False], ids=["ids", "not json"])
+def test_authentication_comes_before_the_body(client, repo, seeded, endpoint, is_json):
+    body = {endpoint.field: endpoint.ids_of(101)} if is_json else "not json"
+    response = delete(client, {}, endpoint, body)
+    assert answer(response) == expected(401, {"error": "Log In"})
     assert stored_rules(repo) == seeded

@@ -11,11 +11,11 @@ from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
-from helpers import assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding import UnusableDatabase, cli, create_app
 from forwarding.db import get_repo
 from forwarding.repository import Repository
+from tests.helpers import assert_error, assert_json, item, push, result, stored_rules
 
 
 def assert_internal_error(response):
@@ -72,9 +72,7 @@ def test_a_read_only_database_stops_the_start(make_app, db_path, every_connectio
     every_connection("PRAGMA query_only = ON")
     with pytest.raises(UnusableDatabase) as refused:
         make_app()
-    assert str(refused.value) == (
-        f"cannot use the database {db_path!r}: attempt to write a readonly database; not starting"
-    )
+    assert str(refused.value) == (f"cannot use the database {db_path!r}: attempt to write a readonly database")
 
 
 @pytest.fixture
@@ -127,7 +125,7 @@ def test_a_database_that_cannot_be_opened_stops_the_start(tmp_path):
     path.mkdir()  # a directory where the file should be: what root cannot be refused by file modes
     with pytest.raises(UnusableDatabase) as refused:
         create_app({"TESTING": True, "DATABASE": str(path)})
-    assert str(refused.value) == f"cannot use the database {str(path)!r}: unable to open database file; not starting"
+    assert str(refused.value) == f"cannot use the database {str(path)!r}: unable to open database file"
     assert list(path.iterdir()) == []
 
 
@@ -135,8 +133,8 @@ def test_the_command_line_says_so_in_one_line(tmp_path):
     path = tmp_path / "forwarding.db"
     path.write_bytes(GARBAGE)
     run = CliRunner().invoke(cli.main, ["set-password", "--password", "s3cret"], env={"FORWARDING_DATABASE": str(path)})
-    assert run.exit_code == 1
-    assert run.output == f"Error: cannot use the database {str(path)!r}: file is not a database; not starting\n"
+    assert run.exit_code == 2
+    assert run.output == f"Error: cannot use the database {str(path)!r}: file is not a database\n"
 
 
 def test_a_lock_file_that_cannot_be_opened_stops_the_start(make_app, db_path):
@@ -145,5 +143,5 @@ def test_a_lock_file_that_cannot_be_opened_stops_the_start(make_app, db_path):
     with pytest.raises(UnusableDatabase) as refused:
         make_app()
     assert str(refused.value) == (
-        f"cannot use the database {db_path!r}: unable to open the lock file {lock_path}: Is a directory; not starting"
+        f"cannot use the database {db_path!r}: unable to open the lock file {lock_path}: Is a directory"
     )

@@ -1,4 +1,4 @@
-"""GET /api/v1/forward/history: every change to a rule, by every path, its net effect only (contract 7.2)."""
+"""GET /api/v1/forward/history: every change to a rule, by every path, its net effect only."""
 
 import json
 import logging
@@ -6,9 +6,9 @@ import sqlite3
 import types
 
 import pytest
-from helpers import answer, assert_error, expected, item, listed, push, stored_rules
 
 from forwarding import repository
+from tests.helpers import answer, assert_error, expected, item, listed, push, stored_rules
 
 HISTORY = "/api/v1/forward/history"
 ITEM = "/api/v1/forward/item/{}"

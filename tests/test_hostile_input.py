@@ -1,4 +1,4 @@
-"""Pathological input: each gets a clear 400 (or, where the contract ignores the thing, the
+"""Pathological input: each gets a clear 400 (or, where the API ignores the thing, the
 answer it would get without it), promptly, and changes nothing. (NaN, Infinity, bytes not UTF-8,
 100000-deep nesting and 5000-digit integers in the fields and under unknown keys:
 test_validation.py.)"""
@@ -6,10 +6,21 @@ test_validation.py.)"""
 import json
 
 import pytest
-from contract_errors import WRONG_JSON, no_value, wrong_type
-from helpers import LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
+from tests.helpers import (
+    LINK_ITEMS,
+    WRONG_JSON,
+    assert_error,
+    assert_json,
+    item,
+    log_in,
+    no_value,
+    push,
+    result,
+    stored_rules,
+    wrong_type,
+)
 
 MILLION = 10**6
 
@@ -72,7 +83,7 @@ def test_a_million_characters_in_a_query_a_path_or_a_login(refused, client):
         wrong_type("limit"), None, method="GET", path="/api/v1/forward/items", query_string={"limit": "1" * MILLION}
     )
     refused(wrong_type("forward-uid"), "{}", path="/api/v1/forward/item/" + "1" * MILLION)
-    response = client.get("/api/v1/login", query_string={"username": "a" * MILLION, "password": "b" * MILLION})
+    response = log_in(client, "a" * MILLION, "b" * MILLION)
     assert_error(response, 400, "Wrong login or password")
 
 

@@ -8,8 +8,21 @@ import json
 import urllib.parse
 
 import pytest
-from contract_errors import wrong_type
-from helpers import LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, item, push, result, stored_rules
+
+from tests.helpers import (
+    ITEMS,
+    LINK_ITEMS,
+    assert_error,
+    assert_json,
+    basic,
+    bearer,
+    item,
+    log_in,
+    push,
+    result,
+    stored_rules,
+    wrong_type,
+)
 
 INJECTIONS = [
     "1; DROP TABLE rules",
@@ -64,10 +77,13 @@ def test_entries_and_lists(client, auth, database, value):
     assert database()
 
 
-@pytest.mark.parametrize("path, field", [("/api/v1/forward/items", "uid_items"), (LINK_ITEMS, "link_ids")])
-def test_delete_lists(client, auth, database, value, path, field):
-    for ids in ([value], [1, value], value):
-        assert_error(client.delete(path, json={field: ids}, headers=auth), 400, wrong_type(field))
+ID_LISTS = {"alone": lambda value: [value], "after an id": lambda value: [1, value], "as the list": lambda value: value}
+
+
+@pytest.mark.parametrize("path, field", [(ITEMS, "uid_items"), (LINK_ITEMS, "link_ids")])
+@pytest.mark.parametrize("ids", ID_LISTS)
+def test_delete_lists(client, auth, database, value, path, field, ids):
+    assert_error(client.delete(path, json={field: ID_LISTS[ids](value)}, headers=auth), 400, wrong_type(field))
     assert database()
 
 
@@ -81,7 +97,7 @@ def test_entries_the_patterns_let_through_are_kept_as_data(client, auth, repo):
     entries = ["sip:--@a.b", "sip:1_OR_1@x.y", "sip:a@DROP.TABLE_rules"]
     assert client.post("/api/v1/forward/item/5", json={"forward_entity_list": entries}, headers=auth).status_code == 200
     assert stored_rules(repo) == {5: (None, entries)}
-    assert client.get("/api/v1/forward/items", headers=auth).get_json()["list_items"] == [
+    assert client.get(ITEMS, headers=auth).get_json()["list_items"] == [
         {"forward_number": 5, "forward_entity_list": entries}
     ]
 
@@ -89,10 +105,10 @@ def test_entries_the_patterns_let_through_are_kept_as_data(client, auth, repo):
 @pytest.mark.parametrize(
     "path, parameter",
     [
-        ("/api/v1/forward/items", "limit"),
-        ("/api/v1/forward/items", "page_number"),
-        ("/api/v1/forward/items", "sort_field"),
-        ("/api/v1/forward/items", "sort_type"),
+        (ITEMS, "limit"),
+        (ITEMS, "page_number"),
+        (ITEMS, "sort_field"),
+        (ITEMS, "sort_type"),
         (LINK_ITEMS, "link_id"),
     ],
 )
@@ -111,10 +127,20 @@ def test_the_path(client, auth, database, value):
     assert database()
 
 
-def test_credentials(client, database, value):
-    for username, password in ((value, MD5_123456), ("admin", value)):
-        response = client.get("/api/v1/login", query_string={"username": username, "password": password})
-        assert_error(response, 400, "Wrong login or password")
-    for headers in (basic(value, "123456"), basic("admin", value), {"Authorization": f"Bearer {value}"}):
-        assert_error(client.get("/api/v1/forward/items", headers=headers), 401, "Log In")
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_login(client, database, value, field):
+    assert_error(log_in(client, **{field: value}), 400, "Wrong login or password")
+    assert database()
+
+
+CREDENTIALS = {
+    "basic username": lambda value: basic(value, "123456"),
+    "basic password": lambda value: basic("admin", value),
+    "token": bearer,
+}
+
+
+@pytest.mark.parametrize("credentials", CREDENTIALS)
+def test_credentials(client, database, value, credentials):
+    assert_error(client.get(ITEMS, headers=CREDENTIALS[credentials](value)), 401, "Log In")
     assert database()

@@ -1,9 +1,9 @@
-"""POST /api/v1/forward/item/<forward_number>: create, replace or remove one rule (contract 5.2)."""
+"""POST /api/v1/forward/item/<forward_number>: create, replace or remove one rule."""
 
 import pytest
-from helpers import BAD_FORWARD_UIDS, answer, expected, stored_rules
 
-INT64_MAX = 2**63 - 1
+from forwarding.limits import INT64_MAX
+from tests.helpers import BAD_FORWARD_UIDS, WRONG_JSON, answer, expected, no_value, stored_rules, wrong_type
 
 
 def post(client, headers, number, body=None, data=None):
@@ -78,22 +78,22 @@ def test_the_body_is_json_whatever_its_content_type(client, auth, repo):
 @pytest.mark.parametrize("path", BAD_FORWARD_UIDS)
 def test_a_bad_path_is_named_forward_uid_before_the_body(client, auth, repo, seeded, path):
     response = post(client, auth, path, data="not json")
-    assert answer(response) == expected(400, {"error": "Wrong JSON body: value `forward-uid` was of the wrong type"})
+    assert answer(response) == expected(400, {"error": wrong_type("forward-uid")})
     assert stored_rules(repo) == seeded
 
 
-NO_VALUE = "Wrong JSON body: no value for `forward_entity_list`"
-WRONG_TYPE = "Wrong JSON body: value `forward_entity_list` was of the wrong type"
+NO_VALUE = no_value("forward_entity_list")
+WRONG_TYPE = wrong_type("forward_entity_list")
 
 
 @pytest.mark.parametrize(
     "data, message",
     [
-        ("", "Wrong JSON body"),
-        ("not json", "Wrong JSON body"),
-        ('["1"]', "Wrong JSON body"),
-        ("null", "Wrong JSON body"),
-        ('{"forward_entity_list": ["1"]', "Wrong JSON body"),
+        ("", WRONG_JSON),
+        ("not json", WRONG_JSON),
+        ('["1"]', WRONG_JSON),
+        ("null", WRONG_JSON),
+        ('{"forward_entity_list": ["1"]', WRONG_JSON),
         ("{}", NO_VALUE),
         ('{"forward_entity": ["1"]}', NO_VALUE),
         ('{"forward_entity_list": null}', WRONG_TYPE),

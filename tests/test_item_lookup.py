@@ -1,9 +1,9 @@
-"""GET /api/v1/forward/item/<forward_number>: one rule, as support looks it up (contract 7.1)."""
+"""GET /api/v1/forward/item/<forward_number>: one rule, as support looks it up."""
 
 import pytest
-from helpers import BAD_FORWARD_UIDS, answer, assert_error, expected, item, push, stored_rules
 
-INT64_MAX = 2**63 - 1
+from forwarding.limits import INT64_MAX
+from tests.helpers import BAD_FORWARD_UIDS, answer, assert_error, expected, item, push, stored_rules
 
 
 def get(client, headers, number):

@@ -1,6 +1,6 @@
-"""POST /api/v1/forward/items/link (contract 5.1): what a valid push does to the stored rules."""
+"""POST /api/v1/forward/items/link: what a valid push does to the stored rules."""
 
-from helpers import LINK_ITEMS, assert_json, item, push, result, stored_rules
+from tests.helpers import LINK_ITEMS, assert_json, item, push, result, stored_rules
 
 
 def test_create(client, auth, repo):

@@ -1,4 +1,4 @@
-"""The OpenAPI document: served without authentication, true to the contract, and the API keeps
+"""The OpenAPI document: served without authentication, true to docs/api.md, and the API keeps
 to it under schemathesis."""
 
 import os
@@ -7,12 +7,13 @@ import tempfile
 import jsonschema_rs
 import pytest
 import schemathesis
-from helpers import MD5_123456
 from werkzeug.security import generate_password_hash
 
 from forwarding import create_app, openapi
-from forwarding.limits import is_forward_entity
+from forwarding.limits import INT64_MAX, is_forward_entity
 from forwarding.repository import Repository
+from tests.entries import ACCEPTED, REJECTED
+from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, WRONG_JSON, no_value, wrong_type
 
 # -- schemathesis --------------------------------------------------------------------------------
 # It makes its tests when this module is collected, so the app is made here, on a database of
@@ -27,19 +28,19 @@ _repo.close()
 _CONFIG = schemathesis.Config.from_dict(
     {
         # Schemathesis logs in as a client does and sends the token; it knows the login hands out
-        # credentials, so the login's 400 for a made-up account (the contract's answer) is no failure.
+        # credentials, so the login's 400 for a made-up account (the documented answer) is no failure.
         "auth": {
             "dynamic": {
                 "openapi": {
                     "bearer": {
-                        "path": f"/api/v1/login?username=admin&password={MD5_123456}",
+                        "path": f"{LOGIN}?username=admin&password={MD5_123456}",
                         "method": "get",
                         "extract_selector": "/token",
                     }
                 }
             }
         },
-        "generation": {"max-examples": 20},  # a few seconds in all; a longer run found nothing more
+        "generation": {"max-examples": 20},  # each operation a few times; test_properties.py goes in depth
     }
 )
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=_CONFIG)
@@ -52,7 +53,7 @@ def test_api_keeps_to_its_document(case):
 
 # -- the document --------------------------------------------------------------------------------
 
-CONTRACT_PATTERNS = [  # api-contract.md, section 3, anchored where the vendor's are not
+DOCUMENTED_PATTERNS = [  # docs/api.md, anchored where the vendor's are not
     r"^\d+$",
     r"^laskomex:\d+$",
     r"^vizit:\d+$",
@@ -84,7 +85,7 @@ def test_document_states_the_fields(document):
     entities = rule["properties"]["forward_entity_list"]
     assert entities["type"] == "array"
     assert entities["maxItems"] == 8
-    patterns = [{"pattern": p} for p in CONTRACT_PATTERNS]
+    patterns = [{"pattern": p} for p in DOCUMENTED_PATTERNS]
     assert entities["items"] == {"type": "string", "maxLength": 512, "oneOf": patterns}
     assert rule["required"] == ["forward_entity_list", "forward_number", "link_id"]
     assert "additionalProperties" not in rule  # unknown keys are ignored
@@ -96,29 +97,7 @@ def test_list_limit_is_the_apps(db_path):
     assert document["components"]["schemas"]["ForwardItem"]["properties"]["forward_entity_list"]["maxItems"] == 3
 
 
-ENTRIES = [
-    "101",
-    "laskomex:10",
-    "vizit:10",
-    "sip:100@sip.bas-ip.com",
-    "sip:name@192.168.1.2",
-    "sip:192.168.1.2",
-    "sip:192.168.1.2:5060",
-    "sip:@1.2.3.4",
-    "١٠١",
-    "101\n",
-    "",
-    "laskomex:",
-    "vizit:x",
-    "sip:",
-    "sip:a@b",
-    "sip:256.1.1.1",
-    "sip:1.2.3",
-    "tel:101",
-    " 101",
-    "1" * 512,
-    "1" * 513,
-]
+ENTRIES = ACCEPTED + REJECTED + ["1" * 512, "1" * 513]  # and either side of the length bound
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
@@ -127,7 +106,7 @@ def test_document_patterns_agree_with_the_service(document, entry):
     assert jsonschema_rs.Draft4Validator(items).is_valid(entry) == is_forward_entity(entry)
 
 
-@pytest.mark.parametrize("value", ["101", 101.0, True, None, 0, 2**63])
+@pytest.mark.parametrize("value", ["101", 101.0, True, None, 0, INT64_MAX + 1])
 def test_document_integers_are_strict(document, value):
     validator = jsonschema_rs.Draft4Validator(document["components"]["schemas"]["LinkItem"]["properties"]["link_id"])
     assert not validator.is_valid(value)
@@ -145,10 +124,10 @@ def test_security_and_public_operations(document):
         for method, operation in operations.items()
         if operation.get("security") == []
     }
-    assert public == {("/api/info", "get"), ("/api/v1/login", "get"), ("/api/v1/openapi.json", "get")}
+    assert public == {("/api/info", "get"), (LOGIN, "get"), ("/api/v1/openapi.json", "get")}
 
 
-def test_error_answers_carry_the_contract_strings(document):
+def test_error_answers_carry_the_documented_strings(document):
     responses = document["components"]["responses"]
     assert {
         name: response["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
@@ -160,26 +139,20 @@ def test_error_answers_carry_the_contract_strings(document):
         "TooLarge": ["Request body too large"],
         "Internal": ["Internal server error"],
     }
-    push = document["paths"]["/api/v1/forward/items/link"]["post"]["responses"]
+    push = document["paths"][LINK_ITEMS]["post"]["responses"]
     assert set(push) == {"200", "400", "401", "413", "500"}
     examples = push["400"]["content"]["application/json"]["examples"]
-    assert [example["value"]["error"] for example in examples.values()] == [
-        "Wrong JSON body",
-        "Wrong JSON body: no value for `list_items`",
-        "Wrong JSON body: value `list_items` was of the wrong type",
-        "Wrong JSON body: no value for `link_id`",
-        "Wrong JSON body: value `link_id` was of the wrong type",
-        "Wrong JSON body: no value for `forward_number`",
-        "Wrong JSON body: value `forward_number` was of the wrong type",
-        "Wrong JSON body: no value for `forward_entity_list`",
-        "Wrong JSON body: value `forward_entity_list` was of the wrong type",
+    assert [example["value"]["error"] for example in examples.values()] == [WRONG_JSON] + [
+        message(name)
+        for name in ("list_items", "link_id", "forward_number", "forward_entity_list")
+        for message in (no_value, wrong_type)
     ]
     put_one = document["paths"]["/api/v1/forward/item/{forward-uid}"]["post"]["responses"]["400"]
     assert put_one["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == [
-        "Wrong JSON body: value `forward-uid` was of the wrong type",  # checked before the body
-        "Wrong JSON body",
-        "Wrong JSON body: no value for `forward_entity_list`",
-        "Wrong JSON body: value `forward_entity_list` was of the wrong type",
+        wrong_type("forward-uid"),  # checked before the body
+        WRONG_JSON,
+        no_value("forward_entity_list"),
+        wrong_type("forward_entity_list"),
     ]
 
 

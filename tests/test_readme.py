@@ -15,7 +15,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from e2e.deployment import Uwsgi, free_port
+
+from tests.e2e.deployment import Uwsgi, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "<!-- runnable -->"

@@ -3,10 +3,10 @@ import logging
 import re
 
 import pytest
-from helpers import MD5_123456, basic
 
 from forwarding import create_app, requestlog
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456, basic, bearer, log_in
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -56,9 +56,8 @@ def test_an_id_with_nothing_usable_is_replaced(client):
 
 
 def test_no_secrets_in_the_log(client, caplog, request_lines):
-    login = client.get("/api/v1/login", query_string={"username": "admin", "password": MD5_123456})
-    token = login.get_json()["token"]
-    client.get("/api/v1/forward/items", headers={"Authorization": f"Bearer {token}"})
+    token = log_in(client).get_json()["token"]
+    client.get("/api/v1/forward/items", headers=bearer(token))
     client.get("/api/v1/forward/items", headers=basic("admin", "123456"))
     assert [(r.request["path"], r.request["status"]) for r in request_lines()] == [
         ("/api/v1/login", 200),
@@ -67,6 +66,15 @@ def test_no_secrets_in_the_log(client, caplog, request_lines):
     ]
     secrets = [MD5_123456, token, "123456", basic("admin", "123456")["Authorization"].split()[1]]
     assert not [secret for secret in secrets if secret in caplog.text]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/login%3Fusername=admin&password=", "/API/V1/LOGIN/?password=", "/api/v1/login."]
+)
+def test_a_path_that_starts_like_the_logins_is_masked(client, caplog, request_lines, path):
+    assert client.get(path + MD5_123456).status_code == 404
+    assert request_lines()[0].request["path"] == "/api/v1/login[masked]"
+    assert MD5_123456 not in caplog.text
 
 
 def test_control_characters_in_the_path_are_encoded(client, request_lines):

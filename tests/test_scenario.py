@@ -5,7 +5,8 @@ empty, delete by apartment number. With a login token, and with HTTP Basic on ev
 import random
 
 import pytest
-from helpers import answer, expected, listed, stored_rules
+
+from tests.helpers import answer, expected, listed, result, stored_rules
 
 # A building of 25 floors with 10 apartments each: numbers 101 .. 2510, floor then apartment.
 APARTMENTS = [floor * 100 + apartment for floor in range(1, 26) for apartment in range(1, 11)]
@@ -64,16 +65,14 @@ def test_an_integration_creates_pages_and_deletes(client, headers, repo):
     # 3. Delete what was seen, a page at a time, by apartment number.
     for numbers in seen:
         response = client.delete("/api/v1/forward/items", json={"uid_items": numbers}, headers=headers)
-        result = [{"uid": number, "success": True, "extended_info": "deleted"} for number in numbers]
-        assert answer(response) == expected(200, {"result": result})
+        assert answer(response) == expected(200, result(*((number, "deleted") for number in numbers), key="uid"))
         for number in numbers:
             del rules[number]
         assert stored_rules(repo) == rules
 
     # Deleting again finds nothing, and the list is one empty page.
     response = client.delete("/api/v1/forward/items", json={"uid_items": [101, 2510]}, headers=headers)
-    result = [{"uid": number, "success": False, "extended_info": "entity_not_found"} for number in (101, 2510)]
-    assert answer(response) == expected(200, {"result": result})
+    assert answer(response) == expected(200, result((101, "entity_not_found"), (2510, "entity_not_found"), key="uid"))
     response = client.get("/api/v1/forward/items", query_string={"limit": LIMIT}, headers=headers)
     assert answer(response) == expected(200, listed([], 0, LIMIT))
     assert stored_rules(repo) == {}

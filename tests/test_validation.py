@@ -1,20 +1,23 @@
-"""What the bulk link endpoint accepts (contract sections 2 and 4): the body, each field's type
-rules, and which error wins. A request answered 400 changes nothing."""
+"""What the bulk link endpoint accepts (docs/api.md): the body, each field's type rules, and which
+error wins. A request answered 400 changes nothing."""
 
 import json
 
 import pytest
-from helpers import INT64_MAX, LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
-WRONG_JSON = "Wrong JSON body"
-
-
-def no_value(name):
-    return f"Wrong JSON body: no value for `{name}`"
-
-
-def wrong_type(name):
-    return f"Wrong JSON body: value `{name}` was of the wrong type"
+from forwarding.limits import INT64_MAX
+from tests.helpers import (
+    LINK_ITEMS,
+    WRONG_JSON,
+    assert_error,
+    assert_json,
+    item,
+    no_value,
+    push,
+    result,
+    stored_rules,
+    wrong_type,
+)
 
 
 def post_text(client, headers, text, **kwargs):

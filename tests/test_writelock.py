@@ -8,10 +8,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from helpers import assert_error, assert_json, stored_rules
 
 from forwarding.repository import WRITE_LOCK_SUFFIX, Repository
 from forwarding.writelock import WriteLock
+from tests.helpers import assert_error, assert_json, stored_rules
 
 BODY = {"forward_entity_list": ["101"]}
 

@@ -7,7 +7,8 @@ which makes a missing program an error.
 import os
 
 import pytest
-from deployment import Deployment, Missing, find_programs
+
+from tests.e2e.deployment import Deployment, Missing, find_programs
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +23,12 @@ def programs():
 
 @pytest.fixture
 def start_deployment(programs, tmp_path):
-    """`start_deployment(**settings)`: a running deployment; FORWARDING_* settings for uWSGI."""
+    """`start_deployment(uwsgi_options=(), **settings)`: a running deployment; FORWARDING_* settings
+    for uWSGI, and more of its options on its command line."""
     deployments = []
 
-    def start(**settings):
-        deployment = Deployment(programs, tmp_path / f"deployment-{len(deployments)}", settings)
+    def start(uwsgi_options=(), **settings):
+        deployment = Deployment(programs, tmp_path / f"deployment-{len(deployments)}", settings, uwsgi_options)
         deployments.append(deployment)
         deployment.start()
         return deployment

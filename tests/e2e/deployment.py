@@ -1,5 +1,5 @@
 """The shipped deployment, started for a test: `uwsgi --ini wsgi.ini` behind nginx with
-`deploy/nginx.conf`, on free loopback ports, with every file in a temporary directory."""
+`deploy/nginx*.conf`, on free loopback ports, with every file in a temporary directory."""
 
 import http.client
 import json
@@ -10,17 +10,19 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import string
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from helpers import MD5_123456, stored_rules
-
 from forwarding.repository import Repository
+from tests.helpers import MD5_123456, stored_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30  # seconds: a busy machine loads the app slowly
@@ -98,18 +100,57 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         connection.close()
 
 
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
+def tls_request(port, certificate, method, path, versions=None):
+    """One request over TLS to 127.0.0.1:`port`, trusting `certificate`; `versions`: the (least, most)
+    TLS versions the client offers."""
+    context = ssl.create_default_context(cafile=str(certificate))
+    if versions:
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # a client that would speak TLS 1.0 or 1.1
+        context.minimum_version, context.maximum_version = versions
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=60, context=context)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def uwsgi_packet(variables):
+    """A request in the uwsgi protocol: its variables, as nginx's uwsgi_pass sends them."""
+    body = b"".join(
+        struct.pack("<H", len(part)) + part
+        for name, value in variables.items()
+        for part in (name.encode(), value.encode())
+    )
+    return struct.pack("<BHB", 0, len(body), 0) + body
+
+
+def uwsgi_request(path, variables):
+    """Send `variables` as one uwsgi packet to the unix socket at `path`; the raw answer."""
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(60)
+        connection.connect(str(path))
+        connection.sendall(uwsgi_packet(variables))
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def environment_file():
+    """deploy/forwarding.env, the service's shipped environment, as a dict."""
+    lines = (ROOT / "deploy" / "forwarding.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 class Uwsgi:
     """`uwsgi --ini wsgi.ini` from the repository, configured by its environment as in production.
 
-    The stats server (added on the command line, for the tests only) tells which workers served.
+    The stats server (added on the command line, for the tests only) tells which workers served;
+    `options`: more of uWSGI's options, on its command line after the ini file.
     """
 
-    def __init__(self, program, directory, settings):
+    def __init__(self, program, directory, settings, options=()):
         self.program = program
+        self.options = list(options)
         self.stats_path = directory / "uwsgi-stats.sock"
         self.log_path = directory / "uwsgi.log"
         self.env = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
@@ -119,7 +160,7 @@ class Uwsgi:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path)],
+                [self.program, "--ini", str(ROOT / "wsgi.ini"), "--stats", str(self.stats_path), *self.options],
                 cwd=ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -174,23 +215,53 @@ class Uwsgi:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-class Nginx:
-    """nginx with `deploy/nginx.conf` filled in and included, as the system's nginx would."""
+def http_uwsgi(program, directory, **settings):
+    """`(uwsgi, port)`: uWSGI alone, speaking HTTP on a free port (the quick start's shape), over a
+    database in `directory`, with `settings` on top; not started yet."""
+    port = free_port()
+    env = {"FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}", "FORWARDING_DATABASE": str(directory / "forwarding.db")}
+    return Uwsgi(program, directory, {**env, **settings}), port
 
-    def __init__(self, program, directory, upstream):
+
+class Nginx:
+    """nginx with `deploy/nginx.conf` (HTTPS, with a self-signed certificate made here) and
+    `deploy/nginx-plain-http.conf` filled in and included, as the system's nginx would."""
+
+    def __init__(self, program, directory, uwsgi_socket):
         self.program = program
         self.directory = directory
-        self.port = free_port()
+        self.port = free_port()  # plain HTTP
+        self.tls_port = free_port()
+        self.certificate = directory / "certificate.pem"
         self.process = None
-        self._configure(upstream)
+        self._configure(uwsgi_socket)
 
-    def _configure(self, upstream):
-        site = string.Template((ROOT / "deploy" / "nginx.conf").read_text()).safe_substitute(
-            FORWARDING_NGINX_LISTEN=f"127.0.0.1:{self.port}",
-            FORWARDING_UWSGI_SOCKET=upstream,
-            FORWARDING_NGINX_LOGS=str(self.directory),
+    def _configure(self, uwsgi_socket):
+        key = self.directory / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"]
+            + ["-keyout", str(key), "-out", str(self.certificate)],
+            check=True,
+            capture_output=True,
         )
-        (self.directory / "forwarding.conf").write_text(site)
+        placeholders = {
+            "FORWARDING_NGINX_LISTEN": f"127.0.0.1:{self.tls_port}",
+            "FORWARDING_NGINX_PLAIN_LISTEN": f"127.0.0.1:{self.port}",
+            "FORWARDING_NGINX_CERTIFICATE": str(self.certificate),
+            "FORWARDING_NGINX_CERTIFICATE_KEY": str(key),
+            "FORWARDING_UWSGI_SOCKET": str(uwsgi_socket),
+            "FORWARDING_NGINX_LOGS": str(self.directory),
+        }
+        # Where the README installs them, relative to nginx's configuration directory.
+        (self.directory / "forwarding").mkdir()
+        for source, installed in [
+            ("nginx.conf", "forwarding.conf"),
+            ("nginx-server.conf", "forwarding/server.conf"),
+            ("nginx-plain-http.conf", "forwarding.plain-http.conf"),
+        ]:
+            text = string.Template((ROOT / "deploy" / source).read_text()).safe_substitute(placeholders)
+            (self.directory / installed).write_text(text)
         # `include uwsgi_params` reads the file beside the main configuration: nginx's own.
         shutil.copy(Path(self._conf_path()).with_name("uwsgi_params"), self.directory)
         temp = {kind: self.directory / f"{kind}_temp" for kind in ("client_body", "uwsgi", "proxy", "fastcgi", "scgi")}
@@ -211,7 +282,7 @@ http {{
     proxy_temp_path {temp["proxy"]};
     fastcgi_temp_path {temp["fastcgi"]};
     scgi_temp_path {temp["scgi"]};
-    include forwarding.conf;
+    include forwarding*.conf;
 }}
 """)
 
@@ -267,23 +338,34 @@ http {{
 
 
 class Deployment:
-    """uWSGI behind nginx over a database of its own, as `deploy/` and the README set them up."""
+    """uWSGI behind nginx over a database of its own, as `deploy/` and the README set them up.
 
-    def __init__(self, programs, directory, settings=None):
+    uWSGI's socket is in a directory of its own, as in the unit's RuntimeDirectory (/run/forwarding),
+    and goes to the group the shipped environment file names (nginx's); its owner is whoever runs
+    the tests (root in CI), as the service's user owns it in production.
+    """
+
+    def __init__(self, programs, directory, settings=None, uwsgi_options=()):
         nginx, uwsgi = programs
         directory.mkdir()
         self.database = directory / "forwarding.db"
-        address = f"127.0.0.1:{free_port()}"
+        # Not under pytest's directory, which only its owner may enter: nginx's group must reach it.
+        self.run_directory = Path(tempfile.mkdtemp(prefix="forwarding-run-"))
+        self.run_directory.chmod(0o755)
+        self.socket = self.run_directory / "uwsgi.sock"
+        group = environment_file()["FORWARDING_UWSGI_SOCKET_OWNER"].split(":")[1]
         self.uwsgi = Uwsgi(
             uwsgi,
             directory,
             {
-                "FORWARDING_UWSGI_SOCKET": address,
+                "FORWARDING_UWSGI_SOCKET": str(self.socket),
+                "FORWARDING_UWSGI_SOCKET_OWNER": f"{pwd.getpwuid(os.geteuid()).pw_name}:{group}",
                 "FORWARDING_DATABASE": str(self.database),
                 **(settings or {}),
             },
+            uwsgi_options,
         )
-        self.nginx = Nginx(nginx, directory, address)
+        self.nginx = Nginx(nginx, directory, self.socket)
 
     def start(self):
         self.uwsgi.start()
@@ -292,6 +374,7 @@ class Deployment:
     def stop(self):
         self.nginx.stop()
         self.uwsgi.stop()
+        shutil.rmtree(self.run_directory, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None):
         """A request through nginx."""
@@ -302,13 +385,21 @@ class Deployment:
         assert response.status == 200, response
         return response.json()["token"]
 
+    def tls_request(self, method, path, versions=None):
+        """A request through nginx's HTTPS server."""
+        return tls_request(self.nginx.tls_port, self.nginx.certificate, method, path, versions)
+
     def logs(self):
         return self.uwsgi.log() + self.nginx.access_log() + self.nginx.error_log()
 
     def stored(self):
-        """`(rules, integrity check)`: the database as the service left it, read directly."""
-        with closing(Repository.connect(str(self.database))) as repo:
-            return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
+        return stored(self.database)
+
+
+def stored(database):
+    """`(rules, integrity check)`: the database as the service left it, read directly."""
+    with closing(Repository.connect(str(database))) as repo:
+        return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
 
 
 def sip_entities(number):

@@ -1,9 +1,12 @@
 """Large request bodies through nginx: the body limit of both layers, and unread bodies."""
 
 import http.client
+import json
 
 import pytest
-from deployment import NGINX_TOO_LARGE, PUSH, Uwsgi, bearer, free_port, link_items, request, sip_entities
+
+from tests.e2e.deployment import NGINX_TOO_LARGE, PUSH, http_uwsgi, link_items, request, sip_entities
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -66,15 +69,7 @@ def test_a_large_unauthenticated_post_is_answered_and_the_connection_kept(deploy
 
 def test_the_plain_http_socket_reads_unread_bodies_too(programs, tmp_path):
     """The quick start's and the benchmarks' shape: uWSGI alone, speaking HTTP."""
-    port = free_port()
-    uwsgi = Uwsgi(
-        programs[1],
-        tmp_path,
-        {
-            "FORWARDING_HTTP_SOCKET": f"127.0.0.1:{port}",
-            "FORWARDING_DATABASE": str(tmp_path / "forwarding.db"),
-        },
-    )
+    uwsgi, port = http_uwsgi(programs[1], tmp_path)
     uwsgi.start()
     try:
         for _ in range(3):
@@ -82,3 +77,22 @@ def test_the_plain_http_socket_reads_unread_bodies_too(programs, tmp_path):
             assert (response.status, response.body) == (401, b'{"error":"Log In"}\n')
     finally:
         uwsgi.stop()
+
+
+def test_a_chunked_body_passes_nginx(deployment):
+    token = deployment.log_in()
+    body = json.dumps({"list_items": link_items(range(1, 101), sip_entities)}).encode()
+    chunks = (body[start : start + 1000] for start in range(0, len(body), 1000))
+    connection = http.client.HTTPConnection("127.0.0.1", deployment.nginx.port, timeout=60)
+    try:
+        connection.request("POST", PUSH, body=chunks, headers=bearer(token), encode_chunked=True)
+        response = connection.getresponse()
+        status, answer = response.status, response.read()
+    finally:
+        connection.close()
+
+    assert status == 200
+    assert json.loads(answer)["result"] == [
+        {"link_id": number, "success": True, "extended_info": "created"} for number in range(1, 101)
+    ]
+    assert deployment.stored() == ({number: (number, sip_entities(number)) for number in range(1, 101)}, [("ok",)])

@@ -4,7 +4,9 @@ import json
 import multiprocessing
 
 import pytest
-from deployment import PUSH, bearer, link_items, request
+
+from tests.e2e.deployment import PUSH, link_items, request
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 

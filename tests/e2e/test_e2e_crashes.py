@@ -6,7 +6,17 @@ import sqlite3
 from contextlib import closing
 
 import pytest
-from deployment import NGINX_INTERNAL_ERROR, PUSH, Background, bearer, link_items, sip_entities, wait_until, write_lock
+
+from tests.e2e.deployment import (
+    NGINX_INTERNAL_ERROR,
+    PUSH,
+    Background,
+    link_items,
+    sip_entities,
+    wait_until,
+    write_lock,
+)
+from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 

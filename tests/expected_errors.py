@@ -1,26 +1,15 @@
-"""The error the contract gives a request (api-contract.md, sections 2 to 5), written from the
-contract on its own terms rather than from schemas.py, so that generated requests can be
-checked against it. Each function returns the expected message, or None when the request is
-valid.
+"""The error docs/api.md gives a request, worked out from the reference on its own terms rather
+than from schemas.py, so that generated requests can be checked against it. Each function returns
+the expected message, or None when the request is valid.
 """
 
 import re
 
-from helpers import INT64_MAX
-
+from forwarding.limits import INT64_MAX, PATTERNS
 from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
-from forwarding.limits import PATTERNS
+from tests.helpers import WRONG_JSON, no_value, wrong_type
 
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES
-WRONG_JSON = "Wrong JSON body"
-
-
-def no_value(name):
-    return f"Wrong JSON body: no value for `{name}`"
-
-
-def wrong_type(name):
-    return f"Wrong JSON body: value `{name}` was of the wrong type"
 
 
 def is_id(value):
@@ -59,7 +48,7 @@ _LINK_ITEM = (("link_id", is_id), ("forward_number", is_id), ("forward_entity_li
 
 
 def link_items_error(body):
-    """5.1: `list_items`, then each element in order, its fields in the order of _LINK_ITEM."""
+    """`list_items`, then each element in order, its fields in the order of _LINK_ITEM."""
     if not isinstance(body, dict):
         return WRONG_JSON
     problem = _first_problem(body, (("list_items", lambda items: isinstance(items, list)),))
@@ -105,7 +94,7 @@ QUERIES = {
 
 
 def query_error(path, pairs):
-    """5.3 and 5.4: the first parameter, in the contract's order, whose first value is wrong."""
+    """The first parameter, in the order of docs/api.md, whose first value is wrong."""
     first = {}
     for name, value in pairs:
         first.setdefault(name, value)
@@ -116,5 +105,5 @@ def query_error(path, pairs):
 
 
 def forward_uid_error(segment):
-    """5.2's path: an integer in the range of forward_number."""
+    """The path of the one-rule endpoint: an integer in the range of forward_number."""
     return None if digits_in(segment, INT64_MAX) else wrong_type("forward-uid")

@@ -1,0 +1,121 @@
+"""Another client's latency while one address floods HTTP Basic with fresh usernames.
+
+    .venv/bin/python -m bench.auth_flood [--seconds 10] [--threads 8] [--smoke]
+
+`uwsgi --ini wsgi.ini` (4 workers) on a fresh database in a temporary directory, on a free
+loopback port. A client asks `GET /api/info` over and over (a new connection each, a pause of
+20 ms between), first with the server idle, then while `--threads` threads send
+`GET /api/v1/forward/items` with HTTP Basic and a username never used before (each attempt
+costs a slow hash unless the service refuses it unchecked). The idle median is the floor: the
+figures are the medians of both phases, their difference and their ratio, the flood's answers
+and the CPU the server used during it. `--smoke` is one short run (2 s each phase).
+
+The last line is the figures as JSON.
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import logging
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+
+from .http_load import Uwsgi
+
+PAUSE = 0.02
+
+
+def _get(port, path, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def latencies(port, stop):
+    """Milliseconds of each `/api/info` answer until `stop` is set."""
+    times = []
+    while not stop.is_set():
+        start = time.perf_counter()
+        assert _get(port, "/api/info") == 200
+        times.append((time.perf_counter() - start) * 1000)
+        time.sleep(PAUSE)
+    return times
+
+
+def flood(port, thread, stop, statuses):
+    count = 0
+    while not stop.is_set():
+        credentials = base64.b64encode(f"flood{thread}x{count}:wrong".encode()).decode()
+        statuses[_get(port, "/api/v1/forward/items", {"Authorization": f"Basic {credentials}"})] += 1
+        count += 1
+
+
+def phase(port, seconds, threads=0):
+    """`(latencies in ms, Counter of the flood's statuses)` of one phase."""
+    stop = threading.Event()
+    statuses = Counter()
+    flooders = [threading.Thread(target=flood, args=(port, n, stop, statuses)) for n in range(threads)]
+    for flooder in flooders:
+        flooder.start()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    times = latencies(port, stop)
+    for flooder in flooders:
+        flooder.join()
+    return times, statuses
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
+    parser.add_argument("--threads", type=int, default=8, help="threads flooding")
+    parser.add_argument("--smoke", action="store_true", help="one short run (2 s a phase)")
+    args = parser.parse_args()
+    seconds = 2 if args.smoke else args.seconds
+    logging.disable(logging.WARNING)
+
+    directory = tempfile.mkdtemp(prefix="bench-flood-")
+    environment = {"FORWARDING_DATABASE": os.path.join(directory, "forwarding.db"), "FORWARDING_PROCESSES": "4"}
+    server = Uwsgi(directory, "service", environment=environment)
+    try:
+        for _ in range(20):  # every worker has loaded and opened its connection
+            _get(server.port, "/api/info")
+        idle, _ = phase(server.port, seconds)
+        cpu_before = server.cpu_seconds()
+        flooded, statuses = phase(server.port, seconds, args.threads)
+        cpu = server.cpu_seconds() - cpu_before
+    finally:
+        server.stop()
+    shutil.rmtree(directory)
+
+    idle_ms, flooded_ms = statistics.median(idle), statistics.median(flooded)
+    figures = {
+        "idle_median_ms": round(idle_ms, 2),
+        "flood_median_ms": round(flooded_ms, 2),
+        "difference_ms": round(flooded_ms - idle_ms, 2),
+        "ratio": round(flooded_ms / idle_ms, 2),
+        "flood_answers": dict(sorted(statuses.items())),
+        "server_cpu_s": round(cpu, 1),
+    }
+    print(
+        f"{args.threads} threads of Basic with fresh usernames for {seconds:g} s; /api/info every {PAUSE * 1000:g} ms"
+    )
+    print(f"  idle:    median {idle_ms:7.2f} ms over {len(idle)} requests")
+    print(f"  flooded: median {flooded_ms:7.2f} ms over {len(flooded)} requests ({figures['ratio']}x idle)")
+    print(f"  flood:   {sum(statuses.values())} answers {figures['flood_answers']}, server CPU {cpu:.1f} s")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

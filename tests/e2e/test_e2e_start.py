@@ -1,0 +1,75 @@
+"""What uWSGI's start prints: one line for a setting or a database it cannot use, no traceback;
+a warning once per start of the master, not per worker (wsgi.ini has the master check the
+settings and the database, forwarding/startcheck.py)."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from forwarding import FACTORY_PASSWORD_WARNING
+from tests.e2e.deployment import ROOT, START_TIMEOUT, http_uwsgi
+
+pytestmark = pytest.mark.e2e
+
+
+def start_failing(programs, tmp_path, **settings):
+    """uWSGI started with `settings` on a free port: its exit status and its log, once it gave up."""
+    uwsgi, _ = http_uwsgi(programs[1], tmp_path, **settings)
+    with open(uwsgi.log_path, "wb") as log:
+        process = subprocess.Popen(
+            [programs[1], "--ini", str(ROOT / "wsgi.ini")],
+            cwd=ROOT,
+            env=uwsgi.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        return process.wait(START_TIMEOUT), uwsgi.log()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def ours(log):
+    return [line for line in log.splitlines() if line.startswith("forwarding:") or "Traceback" in line]
+
+
+def test_a_bad_setting_stops_the_start_with_one_line(programs, tmp_path):
+    database = tmp_path / "forwarding.db"
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database), FORWARDING_TOKEN_LIFETIME="-5")
+    assert status != 0
+    assert ours(log) == [
+        "forwarding: FORWARDING_TOKEN_LIFETIME is '-5': it must be a whole number of seconds, at least 1; not starting"
+    ]
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert not database.exists()
+
+
+def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tmp_path):
+    database = tmp_path / "forwarding.db"
+    database.write_bytes(b"this is no database\n" * 300)
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert ours(log) == [f"forwarding: cannot use the database '{database}': file is not a database; not starting"]
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert database.read_bytes() == b"this is no database\n" * 300
+
+
+def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_path):
+    uwsgi, _ = http_uwsgi(programs[1], tmp_path, FORWARDING_TOKEN_LIFETIM="60")
+    uwsgi.start()  # 4 workers, each loading the app (lazy-apps)
+    try:
+        killed = next(iter(uwsgi.requests_by_worker()))
+        os.kill(killed, signal.SIGKILL)
+        uwsgi.wait_ready(replacing=killed)
+        log = uwsgi.log()
+    finally:
+        uwsgi.stop()
+    assert log.count("WSGI app 0 (mountpoint='') ready") == 5
+    assert log.count(FACTORY_PASSWORD_WARNING) == 1
+    assert log.count("FORWARDING_TOKEN_LIFETIM is not a setting of forwarding") == 1
+    assert "Traceback" not in log

@@ -1,0 +1,144 @@
+"""Login blocks for the operator: `forwarding blocks` lists them, `forwarding unblock` and
+`set-password` lift them (the throttling itself: test_abuse.py)."""
+
+import hashlib
+import re
+import time
+
+import pytest
+
+from forwarding import throttle
+from tests.helpers import MD5_123456, assert_error
+
+WRONG_MD5 = "0" * 32
+ADMIN_AWAY, ADMIN_HOME = "203.0.113.7", "2001:db8::1"
+
+
+def login(client, address, password=MD5_123456, username="admin"):
+    return client.get(
+        "/api/v1/login",
+        query_string={"username": username, "password": password},
+        environ_overrides={"REMOTE_ADDR": address},
+    )
+
+
+def block(client, app, address, username="admin"):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        login(client, address, WRONG_MD5, username)
+    assert_error(login(client, address, username=username), 400, "Wrong login or password")
+
+
+@pytest.fixture
+def blocked(app, client, clock):
+    """admin blocked from two addresses (from one, 10 s later), and another username from one."""
+    block(client, app, ADMIN_AWAY)
+    block(client, app, ADMIN_AWAY, username="guessed")
+    clock.advance(10)
+    block(client, app, ADMIN_HOME)
+    return clock.now
+
+
+def test_no_blocks(runner, db_path):
+    result = runner.invoke(args=["blocks"])
+    assert (result.exit_code, result.stdout) == (0, f"No login blocks in force in {db_path}.\n")
+
+
+def test_blocks_by_address_and_until_when(runner, app, blocked, db_path):
+    block_seconds = app.config["LOGIN_BLOCK_SECONDS"]
+    away, home = (throttle.local_time(blocked - 10 + block_seconds), throttle.local_time(blocked + block_seconds))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", away)  # local time, with its offset
+    result = runner.invoke(args=["blocks"])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        (
+            "address      blocked until              refused\n"
+            f"2001:db8::1  {home}  1 username\n"
+            f"203.0.113.7  {away}  2 usernames\n"
+            f"2 addresses blocked in {db_path}.\n"
+        ),
+    )
+
+
+def test_a_block_that_ended_is_not_listed(runner, app, blocked, clock, db_path):
+    clock.advance(app.config["LOGIN_BLOCK_SECONDS"] - 10)
+    result = runner.invoke(args=["blocks"])
+    assert result.stdout.splitlines()[1:] == [
+        f"2001:db8::1  {throttle.local_time(blocked + app.config['LOGIN_BLOCK_SECONDS'])}  1 username",
+        f"1 address blocked in {db_path}.",
+    ]
+
+
+def test_unblock_one_address(runner, client, blocked):
+    result = runner.invoke(args=["unblock", ADMIN_AWAY])
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 2 login blocks of {ADMIN_AWAY}.\n")
+    assert login(client, ADMIN_AWAY).status_code == 200
+    assert_error(login(client, ADMIN_HOME), 400, "Wrong login or password")
+    assert runner.invoke(args=["unblock", ADMIN_AWAY]).stdout == f"Lifted 0 login blocks of {ADMIN_AWAY}.\n"
+
+
+def test_unblock_takes_an_address_however_written(runner, client, blocked):
+    result = runner.invoke(args=["unblock", "2001:0DB8:0::1"])
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_HOME}.\n")
+    assert login(client, ADMIN_HOME).status_code == 200
+
+
+def test_unblock_all(runner, client, blocked, repo):
+    result = runner.invoke(args=["unblock", "--all"])
+    assert (result.exit_code, result.stdout) == (0, "Lifted 3 login blocks of every address.\n")
+    assert login(client, ADMIN_AWAY).status_code == 200
+    assert login(client, ADMIN_HOME).status_code == 200
+    assert repo.db.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "give an ADDRESS, or --all"),
+        (["--all", ADMIN_AWAY], "give an ADDRESS or --all, not both"),
+        (["203.0.113"], "'203.0.113' is not an IP address"),
+    ],
+)
+def test_unblock_refuses(runner, client, blocked, args, message):
+    result = runner.invoke(args=["unblock", *args])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: {message}\n")
+    assert_error(login(client, ADMIN_AWAY), 400, "Wrong login or password")
+
+
+def test_set_password_lifts_the_accounts_blocks(runner, client, blocked):
+    result = runner.invoke(args=["set-password", "--password", "a-new-password"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1] == "Lifted 2 login blocks of 'admin'."
+    for address in (ADMIN_AWAY, ADMIN_HOME):
+        assert login(client, address, hashlib.md5(b"a-new-password").hexdigest()).status_code == 200
+    # Another username's block stays: it is not the account's.
+    assert runner.invoke(args=["blocks"]).stdout.splitlines()[1].startswith(f"{ADMIN_AWAY}  ")
+
+
+def test_a_database_from_before_gets_the_address_column(make_app, db_path, repo, runner):
+    repo.db.execute("ALTER TABLE login_failures DROP COLUMN address")
+    repo.db.execute("INSERT INTO login_failures VALUES ('k', 0, 0, ?)", (time.time() + 100,))  # without an address
+    make_app()
+    columns = [row[1] for row in repo.db.execute("PRAGMA table_info(login_failures)")]
+    assert columns == ["key", "failures", "window_start", "blocked_until", "address"]
+    result = runner.invoke(args=["blocks"])
+    assert result.stdout.splitlines()[1].startswith("-        "), result.output
+
+
+def test_a_rationed_address_is_listed_and_lifted(runner, app, client, clock, db_path):
+    app.config.update(LOGIN_ADDRESS_MAX_FAILURES=3, LOGIN_ADDRESS_WINDOW_SECONDS=60)
+    for number in range(3):  # fresh usernames: no username's own block
+        login(client, ADMIN_AWAY, WRONG_MD5, username=f"guess{number}")
+    assert_error(login(client, ADMIN_AWAY), 400, "Wrong login or password")
+    result = runner.invoke(args=["blocks"])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        (
+            "address      blocked until              refused\n"
+            f"203.0.113.7  {throttle.local_time(clock.now + 60)}  every password check\n"
+            f"1 address blocked in {db_path}.\n"
+        ),
+    )
+    result = runner.invoke(args=["unblock", ADMIN_AWAY])
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_AWAY}.\n")
+    assert login(client, ADMIN_AWAY).status_code == 200
+    assert runner.invoke(args=["blocks"]).stdout == f"No login blocks in force in {db_path}.\n"

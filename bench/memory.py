@@ -25,8 +25,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 
 from forwarding import create_app
+from forwarding.repository import Repository
 
 from .bulk_upsert import make_body, status_kib
 from .wsgi_calls import bearer, call, environ_for
@@ -72,6 +74,11 @@ CASES = {
     "push 10000 items": (PUSH, lambda size: make_body(_full(size, 10_000))),
     "push 100000 items": (PUSH, lambda size: make_body(_full(size, 100_000))),
     "list 1000 longest": (("GET", "/api/v1/forward/items/link?limit=1000"), lambda size: b""),
+    # The history notes every deleted rule as it was: long rules must not cost a short body more.
+    "delete 20000 longest": (
+        DELETE,
+        lambda size: json.dumps({"uid_items": list(range(1, _full(size, 20_000) + 1))}).encode(),
+    ),
 }
 
 # The longest entry the service takes, eight of them in each of the rules a list page can hold.
@@ -87,6 +94,21 @@ SEEDS = {
 }
 
 
+# Rules written straight into the database before a case: how many, each of eight longest entries.
+SEEDED_RULES = {"delete 20000 longest": 20_000}
+
+
+def _seed_rules(path, count):
+    with closing(Repository.connect(path)) as repo:
+        repo.db.execute("BEGIN")
+        entities = json.dumps([_LONGEST] * 8)
+        repo.db.executemany(
+            "INSERT INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
+            ((n, n, entities) for n in range(1, count + 1)),
+        )
+        repo.db.execute("COMMIT")
+
+
 def measure_here(case, size):
     """`(status, answer bytes, body bytes, peak growth bytes, high-water mark bytes)` of one
     request of `case`, in this process, after the same request made small."""
@@ -95,6 +117,8 @@ def measure_here(case, size):
     try:
         app = create_app({"DATABASE": os.path.join(directory, "forwarding.db")})
         headers = bearer(app)
+        if case in SEEDED_RULES:
+            _seed_rules(app.config["DATABASE"], SEEDED_RULES[case])
         if case in SEEDS:
             seed = environ_for(PUSH[1], method=PUSH[0], data=SEEDS[case], headers=headers)
             assert call(app, seed)[0] == 200

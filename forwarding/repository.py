@@ -120,13 +120,28 @@ LIST_PAGE = {
 }
 LIST_ONE = f"SELECT {_ITEM[True]} FROM rules WHERE link_id = ?"
 
-# The rule a push names, and the rule that holds the link_id it gives (INSERT OR REPLACE removes that one).
-_TOUCHED_BY_PUSH = "SELECT forward_number, link_id, entities FROM rules WHERE forward_number = ?1 OR link_id = ?2"
-
-RECORD = (
-    "INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,"
-    " after_link_id, after_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# The rules a write may touch, as they were before it, kept per connection for one transaction:
+# in SQLite's temporary store, so that however many and however long, they never sit in Python.
+# A number without a rule before the write has NULL entities.
+TOUCHED = """CREATE TEMP TABLE IF NOT EXISTS touched (
+    forward_number INTEGER PRIMARY KEY,
+    link_id INTEGER,
+    entities TEXT
+)"""
+_SNAPSHOT = "INSERT OR IGNORE INTO temp.touched SELECT forward_number, link_id, entities FROM rules"
+SNAPSHOT_NUMBERS = f"{_SNAPSHOT} WHERE forward_number IN (SELECT value FROM json_each(?))"
+SNAPSHOT_LINK_IDS = f"{_SNAPSHOT} WHERE link_id IN (SELECT value FROM json_each(?))"
+SNAPSHOT_ALL = _SNAPSHOT
+SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT forward_number FROM rules"
+SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
+# One record per touched rule whose state differs from its snapshot: the removed rules first, so
+# that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
+RECORD = """INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,
+                             after_link_id, after_entities)
+    SELECT :time_ms, :source, :request_id, t.forward_number, t.link_id, t.entities, r.link_id, r.entities
+    FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
+    WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id
+    ORDER BY r.forward_number IS NOT NULL, t.forward_number"""
 # Records past the newest `:keep` are pruned, perhaps a transaction late; reads never show them.
 _NEWEST = "(SELECT max(id) FROM history)"
 _KEPT = f"id > coalesce({_NEWEST}, 0) - :keep"
@@ -197,35 +212,6 @@ class Change:
         return Outcome.DELETED if self.after is None else Outcome.UPDATED
 
 
-class _Touched:
-    """The rules one transaction touches: each one's row before its first change, and its row now.
-
-    Rows are `(link_id, entities JSON)` or None; comparing the two at commit gives the net change.
-    """
-
-    __slots__ = ("before", "after")
-
-    def __init__(self):
-        self.before = {}
-        self.after = {}
-
-    def touch(self, number, before, after):
-        self.before.setdefault(number, before)
-        self.after[number] = after
-
-    def records(self, time_ms, source, request_id):
-        """The history rows of the net changes: the removed rules first, so that a link_id's
-        move from one rule to another reads as its old rule's deletion, then the new rule."""
-        after = self.after
-        rows = [
-            (time_ms, source, request_id, number, *(before or (None, None)), *(after[number] or (None, None)))
-            for number, before in self.before.items()
-            if before != after[number]
-        ]
-        rows.sort(key=lambda row: row[7] is not None)  # stable: each group in the order touched
-        return rows
-
-
 class Account:
     __slots__ = ("username", "password_hash", "is_default")
 
@@ -265,6 +251,7 @@ class Repository:
         # isolation_level=None: the sqlite3 module opens no transactions; ours are explicit.
         connection = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
         connection.execute("PRAGMA synchronous = FULL")
+        connection.execute(TOUCHED)
         try:
             write_lock = WriteLock(path + WRITE_LOCK_SUFFIX, owner_of=path)
         except OSError as error:
@@ -298,17 +285,30 @@ class Repository:
 
     @contextmanager
     def _changing(self, source, request_id):
-        """A write transaction on the rules: `(db, touched)`, and the net changes of what was
-        touched go into the history as it commits, within it."""
+        """A write transaction on the rules. The caller first notes the rules it may touch
+        (`_snapshot`); as it commits, within it, the history gains one record per rule whose
+        state differs from its snapshot."""
         with self._transaction() as db:
-            touched = _Touched()
-            yield db, touched
-            self._record(db, touched.records(round(time.time() * 1000), source.value, request_id))
+            yield db
+            if self.history_limit:
+                values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
+                db.execute(RECORD, values)
+            db.execute("DELETE FROM temp.touched")
+            self._prune(db)
 
-    def _record(self, db, rows):
+    @staticmethod
+    def _snapshot(db, numbers=(), link_ids=()):
+        """Note the rules with these forward_numbers or link_ids as they are, and the numbers
+        that have no rule yet."""
+        if numbers:
+            db.execute(SNAPSHOT_NUMBERS, (json.dumps(numbers),))
+        if link_ids:
+            db.execute(SNAPSHOT_LINK_IDS, (json.dumps(link_ids),))
+        if numbers:
+            db.execute(SNAPSHOT_ABSENT, (json.dumps(numbers),))
+
+    def _prune(self, db):
         keep = self.history_limit
-        if keep and rows:
-            db.executemany(RECORD, rows)
         # A range of the oldest rowids: its cost is the records this write added, whatever the
         # history's size (more once, after the limit is lowered).
         (newest,) = db.execute("SELECT max(id) FROM history").fetchone()
@@ -364,34 +364,26 @@ class Repository:
         other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
         with). An empty list removes the rule. Each item sees the ones before it.
         """
-        with self._changing(Source.LINK, request_id) as (db, touched):
-            return self._apply(db, touched, items)
+        with self._changing(Source.LINK, request_id) as db:
+            # Every rule the push may touch: those it names, and those holding a link_id it gives.
+            self._snapshot(db, [number for _, number, _ in items], [link_id for link_id, _, _ in items])
+            return self._apply(db, items)
 
     @staticmethod
-    def _apply(db, touched, rules):
+    def _apply(db, rules):
         # A rule whose link_id is None keeps the one it has: the import of a legacy table.
         outcomes = []
         for link_id, number, entities in rules:
-            current, holder = None, None
-            for row in db.execute(_TOUCHED_BY_PUSH, (number, link_id)):
-                if row[0] == number:
-                    current = row[1:]
-                else:
-                    holder = row
+            existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
             if entities:
-                kept_link_id = link_id if link_id is not None or current is None else current[0]
-                text = json.dumps(entities)
                 db.execute(
-                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
-                    (number, kept_link_id, text),
+                    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+                    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
+                    (number, link_id, json.dumps(entities)),
                 )
-                if holder is not None:
-                    touched.touch(holder[0], holder[1:], None)
-                touched.touch(number, current, (kept_link_id, text))
-                outcomes.append(Outcome.UPDATED if current else Outcome.CREATED)
-            elif current:
+                outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
+            elif existed:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                touched.touch(number, current, None)
                 outcomes.append(Outcome.DELETED)
             else:
                 outcomes.append(Outcome.NOT_FOUND)
@@ -399,19 +391,16 @@ class Repository:
 
     def put_rule(self, number, entities, request_id=None):
         """Create or replace one rule, keeping its link_id; an empty list removes it."""
-        with self._changing(Source.ITEM, request_id) as (db, touched):
-            current = db.execute("SELECT link_id, entities FROM rules WHERE forward_number = ?", (number,)).fetchone()
+        with self._changing(Source.ITEM, request_id) as db:
+            self._snapshot(db, [number])
             if entities:
-                text = json.dumps(entities)
                 db.execute(
                     "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
                     " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
-                    (number, text),
+                    (number, json.dumps(entities)),
                 )
-                touched.touch(number, current, (current and current[0], text))
-            elif current:
+            else:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-                touched.touch(number, current, None)
 
     def delete_rules(self, numbers, request_id=None):
         return self._delete_each(Source.DELETE, "forward_number", numbers, request_id)
@@ -421,17 +410,10 @@ class Repository:
 
     def _delete_each(self, source, column, keys, request_id):
         # One at a time, in order: a key repeated in one request finds nothing the second time.
-        statement = f"DELETE FROM rules WHERE {column} = ? RETURNING forward_number, link_id, entities"
-        outcomes = []
-        with self._changing(source, request_id) as (db, touched):
-            for key in keys:
-                row = db.execute(statement, (key,)).fetchone()
-                if row is None:
-                    outcomes.append(Outcome.NOT_FOUND)
-                else:
-                    touched.touch(row[0], row[1:], None)
-                    outcomes.append(Outcome.DELETED)
-        return outcomes
+        with self._changing(source, request_id) as db:
+            self._snapshot(db, **{"numbers" if column == "forward_number" else "link_ids": keys})
+            statement = f"DELETE FROM rules WHERE {column} = ?"
+            return [Outcome.DELETED if db.execute(statement, (key,)).rowcount else Outcome.NOT_FOUND for key in keys]
 
     def list_rules(self, limit, page_number, descending=False, linked=False, link_id=None):
         """`(total, page)`: how many rules there are, and one page of them as a JSON array of the
@@ -627,13 +609,14 @@ class Repository:
         `replace` removes every rule first. Returns how many that removed and one Outcome
         per rule.
         """
-        with self._changing(Source.IMPORT, None) as (db, touched):
-            removed = 0
-            if replace:
-                for number, *row in db.execute("SELECT forward_number, link_id, entities FROM rules"):
-                    touched.touch(number, tuple(row), None)
-                removed = db.execute("DELETE FROM rules").rowcount
-            return removed, self._apply(db, touched, rules)
+        with self._changing(Source.IMPORT, None) as db:
+            # Every rule as it was, and after the writes the rules they made: `rules` is read
+            # once, as it is written (it may be a progress bar).
+            db.execute(SNAPSHOT_ALL)
+            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
+            outcomes = self._apply(db, rules)
+            db.execute(SNAPSHOT_CREATED)
+            return removed, outcomes
 
     def revoke_tokens(self):
         """Delete every token (every client must log in again); how many there were."""

@@ -232,8 +232,9 @@ def test_a_link_id_moved_by_a_push_is_the_old_rule_deleted_then_the_new_one(clie
         200,
         page(
             [
-                record(5, T1, "link", moved, 102, "updated", (2, ["1002"]), (2, ["1002", "1003"])),
-                record(4, T1, "link", moved, 201, "created", None, (1, ["2001"])),
+                record(5, T1, "link", moved, 201, "created", None, (1, ["2001"])),
+                record(4, T1, "link", moved, 102, "updated", (2, ["1002"]), (2, ["1002", "1003"])),
+                # Within a transaction the removed rules come first, then the others by forward_number.
                 record(3, T1, "link", moved, 101, "deleted", (1, ["1001"]), None),
             ],
             5,

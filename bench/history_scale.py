@@ -26,11 +26,15 @@ import time
 from contextlib import closing
 
 from forwarding import create_app, repository
-from forwarding.repository import RECORD, Repository
+from forwarding.repository import Repository
 
 from .wsgi_calls import bearer, call, environ_for
 
 CHANGES_PER_RULE = 20
+INSERT = (
+    "INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,"
+    " after_link_id, after_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 RUNS = 21
 TARGET_MS = 5.0
 
@@ -64,7 +68,7 @@ def fill(path, size, rules):
     with closing(Repository.connect(path)) as repo:
         repo.db.execute("BEGIN")
         repo.db.execute("DELETE FROM history")
-        repo.db.executemany(RECORD, records(1, size + 1, rules))
+        repo.db.executemany(INSERT, records(1, size + 1, rules))
         repo.db.execute("COMMIT")
 
 

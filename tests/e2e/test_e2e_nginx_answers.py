@@ -61,6 +61,16 @@ def test_an_http_0_9_request_nginx_refuses_gets_a_bare_json_body(deployment):
     assert (answer.status, answer.body) == (None, NGINX_BAD_REQUEST)
 
 
+def test_options_and_doubled_slashes_pass_nginx_as_the_service_answers_them(deployment):
+    options = deployment.request("OPTIONS", "/api/v1/forward/items")
+    doubled = deployment.request("GET", "//api//info")
+
+    assert (options.status, options.headers["Allow"], options.body) == (200, "DELETE, GET, HEAD, OPTIONS", b"{}\n")
+    # nginx merges the slashes: no redirect, the path's own answer.
+    assert (doubled.status, doubled.body) == (200, deployment.request("GET", "/api/info").body)
+    assert {options.headers["Content-Type"], doubled.headers["Content-Type"]} == {"application/json"}
+
+
 def test_a_service_that_does_not_answer_in_time_is_a_504_in_json(start_deployment):
     deployment = start_deployment(
         nginx_changes={"uwsgi_read_timeout 60s;": "uwsgi_read_timeout 1s;"}, FORWARDING_BUSY_TIMEOUT_MS="10000"

@@ -26,6 +26,11 @@ TOO_LARGE = "Request body too large"
 INTERNAL = "Internal server error"
 BAD_REQUEST = "Bad request"  # a request nginx or uWSGI refuses before it is an HTTP request
 
+# nginx's own answers, written out in deploy/nginx-server.conf (docs/api.md, section 8).
+URI_TOO_LONG = "Request URI too long"
+TOO_MANY_REQUESTS = "Too many requests"
+NOT_IMPLEMENTED = "Not implemented"
+
 # `extended_info` of the bulk writes, for each Outcome of the repository.
 EXTENDED_INFO = {
     Outcome.CREATED: "created",

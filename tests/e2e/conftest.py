@@ -23,12 +23,14 @@ def programs():
 
 @pytest.fixture
 def start_deployment(programs, tmp_path):
-    """`start_deployment(uwsgi_options=(), **settings)`: a running deployment; FORWARDING_* settings
-    for uWSGI, and more of its options on its command line."""
+    """`start_deployment(uwsgi_options=(), nginx_changes=None, **settings)`: a running deployment;
+    FORWARDING_* settings for uWSGI, more of its options on its command line, and changes to
+    nginx's configuration (Nginx in deployment.py)."""
     deployments = []
 
-    def start(uwsgi_options=(), **settings):
-        deployment = Deployment(programs, tmp_path / f"deployment-{len(deployments)}", settings, uwsgi_options)
+    def start(uwsgi_options=(), nginx_changes=None, **settings):
+        directory = tmp_path / f"deployment-{len(deployments)}"
+        deployment = Deployment(programs, directory, settings, uwsgi_options, nginx_changes)
         deployments.append(deployment)
         deployment.start()
         return deployment

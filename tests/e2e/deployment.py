@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 from forwarding.repository import Repository
@@ -28,8 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30  # seconds: a busy machine loads the app slowly
 LOGIN = f"/api/v1/login?username=admin&password={MD5_123456}"
 PUSH = "/api/v1/forward/items/link"
-# nginx's own error pages (deploy/nginx.conf): the service's JSON has no space after the colon.
+
+# nginx's own error pages (deploy/nginx-server.conf), written out as in tests/helpers.py: the
+# service's JSON has no space after the colon.
+NGINX_BAD_REQUEST = b'{"error": "Bad request"}\n'
+NGINX_NOT_FOUND = b'{"error": "Not found"}\n'
+NGINX_METHOD_NOT_ALLOWED = b'{"error": "Method not allowed"}\n'
 NGINX_TOO_LARGE = b'{"error": "Request body too large"}\n'
+NGINX_URI_TOO_LONG = b'{"error": "Request URI too long"}\n'
+NGINX_TOO_MANY_REQUESTS = b'{"error": "Too many requests"}\n'
+NGINX_NOT_IMPLEMENTED = b'{"error": "Not implemented"}\n'
 NGINX_INTERNAL_ERROR = b'{"error": "Internal server error"}\n'
 
 
@@ -98,6 +106,26 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         return Response(response.status, response.headers, response.read())
     finally:
         connection.close()
+
+
+def raw_request(port, data, head=False, timeout=10):
+    """Send the bytes `data` as they are on a new connection to 127.0.0.1:`port`; the first answer,
+    with status None if it is HTTP/0.9's (a bare body), or None if none came. `head`: the request
+    is a HEAD, whose answer has no body."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as connection:
+        # nginx answers a request it refuses part-way through, then closes: the answer is still to read.
+        with suppress(BrokenPipeError, ConnectionResetError):
+            connection.sendall(data)
+        try:
+            start = connection.recv(5, socket.MSG_PEEK | socket.MSG_WAITALL)
+        except (TimeoutError, ConnectionResetError):
+            return None
+        if start != b"HTTP/":
+            body = b"".join(iter(lambda: connection.recv(65536), b""))
+            return Response(None, http.client.HTTPMessage(), body) if body else None
+        response = http.client.HTTPResponse(connection, method="HEAD" if head else "GET")
+        response.begin()
+        return Response(response.status, response.headers, response.read())
 
 
 def tls_request(port, certificate, method, path, versions=None):
@@ -225,18 +253,21 @@ def http_uwsgi(program, directory, **settings):
 
 class Nginx:
     """nginx with `deploy/nginx.conf` (HTTPS, with a self-signed certificate made here) and
-    `deploy/nginx-plain-http.conf` filled in and included, as the system's nginx would."""
+    `deploy/nginx-plain-http.conf` filled in and included, as the system's nginx would.
 
-    def __init__(self, program, directory, uwsgi_socket):
+    `changes`: `{directive: replacement}` in those files, for a test that cannot wait for a
+    shipped limit (a minute's timeout)."""
+
+    def __init__(self, program, directory, uwsgi_socket, changes=None):
         self.program = program
         self.directory = directory
         self.port = free_port()  # plain HTTP
         self.tls_port = free_port()
         self.certificate = directory / "certificate.pem"
         self.process = None
-        self._configure(uwsgi_socket)
+        self._configure(uwsgi_socket, dict(changes or {}))
 
-    def _configure(self, uwsgi_socket):
+    def _configure(self, uwsgi_socket, changes):
         key = self.directory / "key.pem"
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -261,7 +292,11 @@ class Nginx:
             ("nginx-plain-http.conf", "forwarding.plain-http.conf"),
         ]:
             text = string.Template((ROOT / "deploy" / source).read_text()).safe_substitute(placeholders)
+            for directive in [directive for directive in changes if directive in text]:
+                text = text.replace(directive, changes.pop(directive))
             (self.directory / installed).write_text(text)
+        if changes:
+            raise ValueError(f"not in deploy/nginx*.conf: {list(changes)}")
         # `include uwsgi_params` reads the file beside the main configuration: nginx's own.
         shutil.copy(Path(self._conf_path()).with_name("uwsgi_params"), self.directory)
         temp = {kind: self.directory / f"{kind}_temp" for kind in ("client_body", "uwsgi", "proxy", "fastcgi", "scgi")}
@@ -345,7 +380,7 @@ class Deployment:
     the tests (root in CI), as the service's user owns it in production.
     """
 
-    def __init__(self, programs, directory, settings=None, uwsgi_options=()):
+    def __init__(self, programs, directory, settings=None, uwsgi_options=(), nginx_changes=None):
         nginx, uwsgi = programs
         directory.mkdir()
         self.database = directory / "forwarding.db"
@@ -365,7 +400,7 @@ class Deployment:
             },
             uwsgi_options,
         )
-        self.nginx = Nginx(nginx, directory, self.socket)
+        self.nginx = Nginx(nginx, directory, self.socket, nginx_changes)
 
     def start(self):
         self.uwsgi.start()

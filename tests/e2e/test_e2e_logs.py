@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from tests.e2e.deployment import LOGIN, NGINX_INTERNAL_ERROR, Background, wait_until, write_lock
+from tests.e2e.deployment import LOGIN, NGINX_TOO_MANY_REQUESTS, Background, wait_until, write_lock
 from tests.helpers import MD5_123456, basic, bearer
 
 pytestmark = pytest.mark.e2e
@@ -74,15 +74,15 @@ def test_paths_that_start_like_the_logins_leave_no_password_in_any_log(deploymen
     )
 
 
-def test_logins_are_rate_limited_with_the_panels_json(deployment):
+def test_logins_over_the_rate_limit_get_429_with_retry_after(deployment):
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         responses = list(pool.map(lambda _: deployment.request("GET", LOGIN), range(20)))
 
     deployment.nginx.access_log(lines=20)
     statuses = [response.status for response in responses]
-    assert set(statuses) == {200, 503} and 10 <= statuses.count(200) <= 12  # a burst of 10, then 1 a second
+    assert set(statuses) == {200, 429} and 10 <= statuses.count(200) <= 12  # a burst of 10, then 1 a second
     for response in responses:
-        if response.status == 503:
-            assert response.body == NGINX_INTERNAL_ERROR
-            assert response.headers["Content-Type"] == "application/json"
+        if response.status == 429:
+            assert response.body == NGINX_TOO_MANY_REQUESTS
+            assert (response.headers["Content-Type"], response.headers["Retry-After"]) == ("application/json", "1")
     assert MD5_123456 not in deployment.logs()

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.e2e.deployment import NGINX_INTERNAL_ERROR, PUSH, wait_until
+from tests.e2e.deployment import NGINX_TOO_MANY_REQUESTS, PUSH, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,8 @@ def test_one_address_holds_at_most_32_requests(deployment):
 
         refused = deployment.request("GET", "/api/info")
 
-    assert (refused.status, refused.body) == (503, NGINX_INTERNAL_ERROR)
-    assert refused.headers["Content-Type"] == "application/json"
+    assert (refused.status, refused.body) == (429, NGINX_TOO_MANY_REQUESTS)
+    assert (refused.headers["Content-Type"], refused.headers["Retry-After"]) == ("application/json", "1")
     # Once nginx has seen the others go, the address is served again.
     wait_until(lambda: deployment.request("GET", "/api/info").status == 200, 10, "the address stayed refused")
 

@@ -278,11 +278,13 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
         "blocks",
         "config",
         "export",
+        "history",
         "import",
         "init",
         "list",
         "revoke-tokens",
         "set-password",
+        "show",
         "unblock",
     ]
     assert "-e, --env-file FILE" in out and "--version" in out and "--app" not in out and "--debug" not in out

@@ -296,10 +296,16 @@ class Repository:
             db.execute("DELETE FROM temp.touched")
             self._prune(db)
 
-    @staticmethod
-    def _snapshot(db, numbers=(), link_ids=()):
+    def _snapshot(self, db, numbers=(), link_ids=(), everything=False, created=False):
         """Note the rules with these forward_numbers or link_ids as they are, and the numbers
-        that have no rule yet."""
+        that have no rule yet; or `everything` as it is; or, after the writes, the rules
+        `created` since. Nothing when no history is kept."""
+        if not self.history_limit:
+            return
+        if everything:
+            db.execute(SNAPSHOT_ALL)
+        if created:
+            db.execute(SNAPSHOT_CREATED)
         if numbers:
             db.execute(SNAPSHOT_NUMBERS, (json.dumps(numbers),))
         if link_ids:
@@ -604,18 +610,19 @@ class Repository:
     def import_rules(self, rules, replace=False):
         """Write `(link_id, forward_number, entities)` rules in one transaction, as the API would.
 
-        A rule with a link_id takes it from any other rule, which is removed (the push of
-        5.1); one without keeps the link_id it has (5.2); an empty list removes the rule.
+        A rule with a link_id takes it from any other rule, which is removed (as a Link push
+        does); one without keeps the link_id it has (as a single rule's write does); an empty
+        list removes the rule.
         `replace` removes every rule first. Returns how many that removed and one Outcome
         per rule.
         """
         with self._changing(Source.IMPORT, None) as db:
             # Every rule as it was, and after the writes the rules they made: `rules` is read
             # once, as it is written (it may be a progress bar).
-            db.execute(SNAPSHOT_ALL)
+            self._snapshot(db, everything=True)
             removed = db.execute("DELETE FROM rules").rowcount if replace else 0
             outcomes = self._apply(db, rules)
-            db.execute(SNAPSHOT_CREATED)
+            self._snapshot(db, created=True)
             return removed, outcomes
 
     def revoke_tokens(self):

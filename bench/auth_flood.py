@@ -1,13 +1,14 @@
 """Another client's latency while one address floods HTTP Basic with fresh usernames.
 
-    .venv/bin/python -m bench.auth_flood [--seconds 10] [--threads 8] [--smoke]
+    .venv/bin/python -m bench.auth_flood [--seconds 10] [--threads 8] [--nginx] [--smoke]
 
 `uwsgi --ini wsgi.ini` (4 workers) on a fresh database in a temporary directory, on a free
-loopback port. A client asks `GET /api/info` over and over (a new connection each, a pause of
-20 ms between), first with the server idle, then while `--threads` threads send
-`GET /api/v1/forward/items` with HTTP Basic and a username never used before (each attempt
-costs a slow hash unless the service refuses it unchecked). The idle median is the floor: the
-figures are the medians of both phases, their difference and their ratio, the flood's answers
+loopback port; with `--nginx`, behind the shipped nginx site (deploy/, as the end-to-end tests
+start it), as clients meet it in production. A client asks `GET /api/info` over and over (a new
+connection each, a pause of 20 ms between), first with the server idle, then while `--threads`
+threads send `GET /api/v1/forward/items` with HTTP Basic and a username never used before (each
+attempt costs a slow hash unless the service refuses it unchecked). The idle median is the floor:
+the figures are the medians of both phases, their difference and their ratio, the flood's answers
 and the CPU the server used during it. `--smoke` is one short run (2 s each phase).
 
 The last line is the figures as JSON.
@@ -25,8 +26,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
 
-from .http_load import Uwsgi
+from tests.e2e.deployment import Deployment, find_programs
+
+from .http_load import Uwsgi, server_cpu_seconds
 
 PAUSE = 0.02
 
@@ -76,27 +81,44 @@ def phase(port, seconds, threads=0):
     return times, statuses
 
 
+@contextmanager
+def serving(directory, through_nginx):
+    """`(port, cpu_seconds)` of the service started in `directory`: the port clients use, and the
+    CPU time its uWSGI has used so far."""
+    environment = {"FORWARDING_DATABASE": os.path.join(directory, "forwarding.db"), "FORWARDING_PROCESSES": "4"}
+    if not through_nginx:
+        server = Uwsgi(directory, "service", environment=environment)
+        try:
+            yield server.port, server.cpu_seconds
+        finally:
+            server.stop()
+        return
+    deployment = Deployment(find_programs(), Path(directory) / "deployment", {"FORWARDING_PROCESSES": "4"})
+    deployment.start()
+    try:
+        yield deployment.nginx.port, lambda: server_cpu_seconds(deployment.uwsgi.process.pid)
+    finally:
+        deployment.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
     parser.add_argument("--threads", type=int, default=8, help="threads flooding")
+    parser.add_argument("--nginx", action="store_true", help="through the shipped nginx site")
     parser.add_argument("--smoke", action="store_true", help="one short run (2 s a phase)")
     args = parser.parse_args()
     seconds = 2 if args.smoke else args.seconds
     logging.disable(logging.WARNING)
 
     directory = tempfile.mkdtemp(prefix="bench-flood-")
-    environment = {"FORWARDING_DATABASE": os.path.join(directory, "forwarding.db"), "FORWARDING_PROCESSES": "4"}
-    server = Uwsgi(directory, "service", environment=environment)
-    try:
+    with serving(directory, args.nginx) as (port, cpu_seconds):
         for _ in range(20):  # every worker has loaded and opened its connection
-            _get(server.port, "/api/info")
-        idle, _ = phase(server.port, seconds)
-        cpu_before = server.cpu_seconds()
-        flooded, statuses = phase(server.port, seconds, args.threads)
-        cpu = server.cpu_seconds() - cpu_before
-    finally:
-        server.stop()
+            _get(port, "/api/info")
+        idle, _ = phase(port, seconds)
+        cpu_before = cpu_seconds()
+        flooded, statuses = phase(port, seconds, args.threads)
+        cpu = cpu_seconds() - cpu_before
     shutil.rmtree(directory)
 
     idle_ms, flooded_ms = statistics.median(idle), statistics.median(flooded)
@@ -108,9 +130,8 @@ def main():
         "flood_answers": dict(sorted(statuses.items())),
         "server_cpu_s": round(cpu, 1),
     }
-    print(
-        f"{args.threads} threads of Basic with fresh usernames for {seconds:g} s; /api/info every {PAUSE * 1000:g} ms"
-    )
+    where = "through nginx" if args.nginx else "straight to uWSGI"
+    print(f"{args.threads} threads of Basic with fresh usernames for {seconds:g} s, {where}; /api/info every 20 ms")
     print(f"  idle:    median {idle_ms:7.2f} ms over {len(idle)} requests")
     print(f"  flooded: median {flooded_ms:7.2f} ms over {len(flooded)} requests ({figures['ratio']}x idle)")
     print(f"  flood:   {sum(statuses.values())} answers {figures['flood_answers']}, server CPU {cpu:.1f} s")

@@ -111,10 +111,7 @@ class Uwsgi:
 
     def cpu_seconds(self):
         """CPU time that the master and its workers have used so far."""
-        master = self.process.pid
-        with open(f"/proc/{master}/task/{master}/children") as children:
-            pids = [master, *map(int, children.read().split())]
-        return sum(_cpu_seconds(pid) for pid in pids)
+        return server_cpu_seconds(self.process.pid)
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)  # die-on-term: SIGTERM stops, not reloads
@@ -124,6 +121,13 @@ class Uwsgi:
             self.process.kill()
             self.process.wait()
         self.log.close()
+
+
+def server_cpu_seconds(master):
+    """CPU time that the uWSGI master `master` (a pid) and its workers have used so far."""
+    with open(f"/proc/{master}/task/{master}/children") as children:
+        pids = [master, *map(int, children.read().split())]
+    return sum(_cpu_seconds(pid) for pid in pids)
 
 
 def _cpu_seconds(pid):

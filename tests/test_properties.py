@@ -50,7 +50,8 @@ class Service:
 
     def __init__(self, database, token):
         # No throttling here: the generated logins fail thousands of times (test_abuse.py has it).
-        self.app = create_app({"TESTING": True, "DATABASE": database, "LOGIN_MAX_FAILURES": 10**9})
+        no_throttle = {"LOGIN_MAX_FAILURES": 10**9, "LOGIN_ADDRESS_MAX_FAILURES": 10**9}
+        self.app = create_app({"TESTING": True, "DATABASE": database, **no_throttle})
         self.client = self.app.test_client()
         self.repo = Repository.connect(database)
         self.auth = bearer(token)

@@ -34,8 +34,8 @@ def validated(schema, data):
 
 
 def _results(key, ids, outcomes):
-    # Written as text, as Flask would encode it: a dict for each of up to 100,000 entries took
-    # several times the answer's size. The ids are integers and the outcomes plain words.
+    # Written as text, as Flask would encode it: a dict for each of up to 100,000 entries would
+    # take many times the answer's size. The ids are integers and the outcomes plain words.
     entries = ",".join(
         f'{{"{key}":{id_},"success":{"false" if outcome is Outcome.NOT_FOUND else "true"},'
         f'"extended_info":"{messages.EXTENDED_INFO[outcome]}"}}'

@@ -48,6 +48,7 @@ INTEGERS = {
     "BASIC_AUTH_CACHE_SECONDS": ("seconds", 0, INT64_MAX),  # 0: every Basic request checks the hash
     "LOGIN_WINDOW_SECONDS": ("seconds", 1, INT64_MAX),
     "LOGIN_BLOCK_SECONDS": ("seconds", 1, 366 * 86400),  # its end is shown as a date
+    "LOGIN_ADDRESS_WINDOW_SECONDS": ("seconds", 1, 366 * 86400),  # likewise
     "HISTORY_LIMIT": ("records", 0, INT64_MAX),  # 0: no history
 }
 CHOICES = {"LOG_FORMAT": ("text", "json")}

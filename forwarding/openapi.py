@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from . import messages, schemas
-from .limits import INT64_MAX, MAX_ENTRY_LENGTH, PATTERNS
+from .limits import HISTORY_LIMIT, INT64_MAX, MAX_ENTRY_LENGTH, MAX_LIST_ELEMENTS, MEMORY_PER_BODY_BYTE, PATTERNS
 from .repository import Outcome, Source
 
 _EXTENSION = "forwarding.openapi"
@@ -275,8 +275,9 @@ _RESPONSES = {
         {"Allow": {"required": True, "schema": {"type": "string"}}},
     ),
     "TooLarge": _error(
-        "The body is over the configured limit (16 MiB by default), its list has more than 100,000 elements,"
-        " or its values are too many for its size (parsed, they would take more than 20 times its size).",
+        f"The body is over the configured limit (16 MiB by default), its list has more than {MAX_LIST_ELEMENTS:,}"
+        " elements, or its values are too many for its size (parsed, they would take more than"
+        f" {MEMORY_PER_BODY_BYTE} times its size).",
         {"too_large": messages.TOO_LARGE},
     ),
     "Internal": _error("The service failed; nothing of the request was written.", {"internal": messages.INTERNAL}),
@@ -525,15 +526,15 @@ def _operations():
                     "The history of changes",
                     "Every change to a rule by any path, newest first: one record per rule a transaction "
                     "changed, its net change (a write that changes nothing records nothing). A link_id moved "
-                    "by a push is two records: the old rule `deleted`, then the new one. The newest 100,000 "
-                    "records are kept by default.",
+                    "by a push is two records: the old rule `deleted`, then the new one. The newest "
+                    f"{HISTORY_LIMIT:,} records are kept by default.",
                     _answer(
                         "One page, newest first.",
                         HistoryPage,
                         {
                             "page": {
                                 "list_items": [_HISTORY_RECORD],
-                                "list_option": {"pagination": _LIST_OPTION["pagination"]},
+                                "list_option": {"pagination": _HISTORY_PAGINATION},
                             }
                         },
                     ),

@@ -48,7 +48,7 @@ SCHEMA = (
         failures INTEGER NOT NULL,           -- failed attempts since window_start
         window_start REAL NOT NULL,
         blocked_until REAL NOT NULL,         -- attempts are refused unchecked until then
-        address TEXT                         -- the address alone, for the operator (NULL: from before)
+        address TEXT                         -- the address alone, for the operator (NULL: a row older than it)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS address_failures (
         address TEXT PRIMARY KEY,            -- the client's address (throttle.py)
@@ -222,8 +222,10 @@ class Account:
 
 
 def _close(connection, write_lock):
-    connection.close()
-    write_lock.close()
+    try:
+        connection.close()
+    finally:
+        write_lock.close()
 
 
 def _create_private(path):
@@ -563,15 +565,16 @@ class Repository:
     def lift_rationing(self, now, max_failures, window_seconds, address=None):
         """Forget the failed checks counted for `address`, or for every address; how many
         addresses that were rationed at `now` that lifted."""
-        lifted = [
-            row for row in self.rationed_addresses(now, max_failures, window_seconds) if address in (None, row[0])
-        ]
+        where, parameters = ("1", {}) if address is None else ("address = :address", {"address": address})
+        values = {"window": window_seconds, "max_failures": max_failures, "now": now, **parameters}
         with self._transaction() as db:
-            if address is None:
-                db.execute("DELETE FROM address_failures")
-            else:
-                db.execute("DELETE FROM address_failures WHERE address = ?", (address,))
-        return len(lifted)
+            (lifted,) = db.execute(
+                "SELECT count(*) FROM address_failures"
+                f" WHERE failures >= :max_failures AND window_start + :window > :now AND {where}",
+                values,
+            ).fetchone()
+            db.execute(f"DELETE FROM address_failures WHERE {where}", parameters)
+            return lifted
 
     # -- the account and the settings ----------------------------------------------------------
 

@@ -19,9 +19,9 @@ WRONG_TYPE = "wrong_type"
 _CODES = {"required": MISSING, "null": WRONG_TYPE, "invalid": WRONG_TYPE, "validator_failed": WRONG_TYPE}
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,25}")
-_ABSENT = object()
+_ABSENT = object()  # a key missing from a JSON object (None would be JSON's null)
 
-SORT_FIELDS = ("forward_number",)  # a key missing from a JSON object (None would be JSON's null)
+SORT_FIELDS = ("forward_number",)
 
 
 def limits(max_entities):

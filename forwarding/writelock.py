@@ -8,6 +8,7 @@ of a process that dies, so a killed worker never leaves it held.
 """
 
 import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
@@ -24,9 +25,14 @@ class WriteLock:
         (the database), never readable by others, whatever the umask; made by root, it takes its
         owner too, as SQLite's -wal and -shm do, so that an operator's command run as root
         leaves nothing the service's own user cannot open."""
-        # Read-only: flock needs no more.
-        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Read-only: flock needs no more. Never through a symbolic link, nor onto anything but a
+        # file of its own: the directory is the service user's, and a root command would
+        # otherwise change the mode and the owner of whatever such a link or hard link names.
+        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         owner, lock = os.stat(owner_of), os.fstat(self._fd)
+        if not stat.S_ISREG(lock.st_mode) or lock.st_nlink != 1:
+            os.close(self._fd)
+            raise OSError(errno.EPERM, "not a regular file of its own", path)
         mode = stat.S_IMODE(owner.st_mode) & 0o660
         # Both best effort, as in SQLite: what a file system or a root without the right to give
         # files away refuses, the file keeps.

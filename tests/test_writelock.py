@@ -2,6 +2,8 @@
 and processes; a wait bounded by the busy timeout; no lock left behind by a process that dies."""
 
 import os
+import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -90,3 +92,19 @@ def test_a_lock_file_made_by_root_belongs_to_the_database_s_owner(tmp_path):
     Repository.connect(str(database)).close()  # an operator's command, as root
     lock_file = os.stat(str(database) + WRITE_LOCK_SUFFIX)
     assert (lock_file.st_uid, lock_file.st_gid) == (4321, 4322)
+
+
+@pytest.mark.parametrize("link", [os.symlink, os.link])
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_path, link):
+    # The directory is the service user's: a root command must not change what a link names.
+    database = tmp_path / "forwarding.db"
+    Repository.connect(str(database)).close()
+    lock_file = str(database) + WRITE_LOCK_SUFFIX
+    os.remove(lock_file)
+    target = tmp_path / "precious"
+    target.write_text("secret\n")
+    target.chmod(0o600)
+    link(target, lock_file)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open the lock file"):
+        Repository.connect(str(database))
+    assert (target.read_text(), stat.S_IMODE(target.stat().st_mode)) == ("secret\n", 0o600)

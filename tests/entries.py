@@ -1,6 +1,17 @@
 """Entries of a forward_entity_list by the vendor's five patterns (docs/api.md): whole-string,
 ASCII-only, including what the vendor's patterns let through."""
 
+# The vendor's five patterns as docs/api.md gives them, anchored where the vendor's are not:
+# written out here, so that the service's own copy (forwarding/limits.py) is checked, not used.
+PATTERNS = [
+    r"^\d+$",
+    r"^laskomex:\d+$",
+    r"^vizit:\d+$",
+    r"^sip:([0-9A-Za-z+\-_]*@)((\b((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?(?:\:\d{1,5})?)(\.|$)){4}\b)"
+    r"|([0-9]*[A-Za-z+\-_]+[0-9]*)((\.([0-9]*[A-Za-z+\-_]+[0-9]*))+\b))$",
+    r"^sip:(\b((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?(?:\:\d{1,5})?)(\.|$)){4}\b)$",
+]
+
 ACCEPTED = [
     # digits only
     "101",

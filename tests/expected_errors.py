@@ -5,8 +5,9 @@ the expected message, or None when the request is valid.
 
 import re
 
-from forwarding.limits import INT64_MAX, PATTERNS
+from forwarding.limits import INT64_MAX
 from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
+from tests.entries import PATTERNS
 from tests.helpers import WRONG_JSON, no_value, wrong_type
 
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES

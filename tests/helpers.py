@@ -2,6 +2,7 @@
 gets (docs/api.md), and the rules stored. Fixtures live in conftest.py."""
 
 import base64
+import datetime
 import hashlib
 import json
 import math
@@ -36,6 +37,15 @@ def md5(password):
 
 
 MD5_123456 = "e10adc3949ba59abbe56e057f20f883e"  # md5("123456"): the factory password
+WRONG_MD5 = "0" * 32  # the MD5 of no password anyone types
+
+# The app without login throttling, for tests that fail thousands of logins on purpose.
+NO_THROTTLE = {"LOGIN_MAX_FAILURES": 10**9, "LOGIN_ADDRESS_MAX_FAILURES": 10**9}
+
+
+def local(timestamp):
+    """A time as the log and the operator's commands show it: local, to the second, with its offset."""
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def log_in(client, username="admin", password=MD5_123456, **kwargs):

@@ -13,9 +13,20 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from forwarding import credentials
-from tests.helpers import ITEMS, LINK_ITEMS, MD5_123456, assert_error, assert_json, basic, bearer, item, log_in, result
-
-WRONG_MD5 = "0" * 32
+from tests.helpers import (
+    ITEMS,
+    LINK_ITEMS,
+    MD5_123456,
+    WRONG_MD5,
+    assert_error,
+    assert_json,
+    basic,
+    bearer,
+    item,
+    local,
+    log_in,
+    result,
+)
 
 
 def shown_time(text):
@@ -167,11 +178,6 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
 
 
 # -- the slow hash rationed per address -----------------------------------------------------------
-
-
-def local(timestamp):
-    """As the log shows a time: local, to the second, with its offset."""
-    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
 def address_counts(repo):

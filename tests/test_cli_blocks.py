@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from forwarding import throttle
-from tests.helpers import MD5_123456, assert_error
+from tests.helpers import MD5_123456, WRONG_MD5, assert_error, local, log_in
 
-WRONG_MD5 = "0" * 32
 ADMIN_AWAY, ADMIN_HOME = "203.0.113.7", "2001:db8::1"
 
 
 def login(client, address, password=MD5_123456, username="admin"):
-    return client.get(
-        "/api/v1/login",
-        query_string={"username": username, "password": password},
-        environ_overrides={"REMOTE_ADDR": address},
-    )
+    return log_in(client, username, password, environ_overrides={"REMOTE_ADDR": address})
 
 
 def block(client, app, address, username="admin"):
@@ -45,7 +39,7 @@ def test_no_blocks(runner, db_path):
 
 def test_blocks_by_address_and_until_when(runner, app, blocked, db_path):
     block_seconds = app.config["LOGIN_BLOCK_SECONDS"]
-    away, home = (throttle.local_time(blocked - 10 + block_seconds), throttle.local_time(blocked + block_seconds))
+    away, home = (local(blocked - 10 + block_seconds), local(blocked + block_seconds))
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", away)  # local time, with its offset
     result = runner.invoke(args=["blocks"])
     assert (result.exit_code, result.stdout) == (
@@ -63,7 +57,7 @@ def test_a_block_that_ended_is_not_listed(runner, app, blocked, clock, db_path):
     clock.advance(app.config["LOGIN_BLOCK_SECONDS"] - 10)
     result = runner.invoke(args=["blocks"])
     assert result.stdout.splitlines()[1:] == [
-        f"2001:db8::1  {throttle.local_time(blocked + app.config['LOGIN_BLOCK_SECONDS'])}  1 username",
+        f"2001:db8::1  {local(blocked + app.config['LOGIN_BLOCK_SECONDS'])}  1 username",
         f"1 address blocked in {db_path}.",
     ]
 
@@ -134,7 +128,7 @@ def test_a_rationed_address_is_listed_and_lifted(runner, app, client, clock, db_
         0,
         (
             "address      blocked until              refused\n"
-            f"203.0.113.7  {throttle.local_time(clock.now + 60)}  every password check\n"
+            f"203.0.113.7  {local(clock.now + 60)}  every password check\n"
             f"1 address blocked in {db_path}.\n"
         ),
     )

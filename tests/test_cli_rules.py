@@ -27,6 +27,13 @@ STORED = {
     223: (8, ["sip:223@sip.bas-ip.com"]),
 }
 
+# What `import` says it takes, as an operator reads it (written out: the command's own text is checked).
+FORMATS = (
+    '`forwarding import` takes an export, {"version": 1, "items": [{"link_id": 1, "forward_number": 101,'
+    ' "forward_entity_list": ["101"]}]}, or a panel forward table, {"count": 1, "items": [{"apartment": 101,'
+    ' "forward_numbers": ["101"]}], "version": 1}'
+)
+
 
 @pytest.fixture
 def rules(client, basic_auth):
@@ -157,16 +164,16 @@ NINE = [str(n) for n in range(9)]
 @pytest.mark.parametrize(
     "document, message",
     [
-        ("", f"the file is empty; {rulefile.FORMATS}"),
-        (" \n\t\n", f"the file is empty; {rulefile.FORMATS}"),
-        ("{", f"not JSON: Expecting property name enclosed in double quotes at line 1 column 2; {rulefile.FORMATS}"),
-        ('{"version": 1,\n "items": [}', f"not JSON: Expecting value at line 2 column 12; {rulefile.FORMATS}"),
-        ("rules of house 5\n", f"not JSON: Expecting value at line 1 column 1; {rulefile.FORMATS}"),
-        ("[]", f"neither an export nor a panel forward table, but a JSON array; {rulefile.FORMATS}"),
-        ('"items"', f"neither an export nor a panel forward table, but a JSON string; {rulefile.FORMATS}"),
+        ("", f"the file is empty; {FORMATS}"),
+        (" \n\t\n", f"the file is empty; {FORMATS}"),
+        ("{", f"not JSON: Expecting property name enclosed in double quotes at line 1 column 2; {FORMATS}"),
+        ('{"version": 1,\n "items": [}', f"not JSON: Expecting value at line 2 column 12; {FORMATS}"),
+        ("rules of house 5\n", f"not JSON: Expecting value at line 1 column 1; {FORMATS}"),
+        ("[]", f"neither an export nor a panel forward table, but a JSON array; {FORMATS}"),
+        ('"items"', f"neither an export nor a panel forward table, but a JSON string; {FORMATS}"),
         (
             {"rules": [GOOD]},
-            f"neither an export nor a panel forward table: no `version`, `items` or `count`; {rulefile.FORMATS}",
+            f"neither an export nor a panel forward table: no `version`, `items` or `count`; {FORMATS}",
         ),
         ({"items": []}, "`version` must be 1"),
         ({"version": 2, "items": []}, "`version` must be 1"),
@@ -229,7 +236,7 @@ def test_a_file_that_is_not_utf8_is_not_json(runner, rules, repo, tmp_path):
     path = tmp_path / "latin1.json"
     path.write_bytes('{"version": 1, "items": [], "note": "café"}'.encode("latin-1"))
     result = runner.invoke(args=["import", str(path)])
-    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: not JSON: not UTF-8 text; {rulefile.FORMATS}\n")
+    assert (result.exit_code, result.stderr) == (1, f"Error: {path}: not JSON: not UTF-8 text; {FORMATS}\n")
     assert stored_rules(repo) == STORED
 
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from forwarding.limits import PATTERNS, is_forward_entity
-from tests.entries import ACCEPTED, REJECTED
+from forwarding.limits import is_forward_entity
+from tests.entries import ACCEPTED, PATTERNS, REJECTED
 from tests.helpers import assert_error, assert_json, item, push, result, stored_rules, wrong_type
 
 

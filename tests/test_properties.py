@@ -23,7 +23,18 @@ from forwarding.limits import INT64_MAX
 from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 from forwarding.repository import Repository
 from tests.expected_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
-from tests.helpers import ITEMS, LINK_ITEMS, LOGIN, MD5_123456, WRONG_JSON, bearer, no_value, stored_rules, wrong_type
+from tests.helpers import (
+    ITEMS,
+    LINK_ITEMS,
+    LOGIN,
+    MD5_123456,
+    NO_THROTTLE,
+    WRONG_JSON,
+    bearer,
+    no_value,
+    stored_rules,
+    wrong_type,
+)
 
 FIELDS = ("list_items", "link_id", "forward_number", "forward_entity_list", "uid_items", "link_ids")
 PARAMETERS = ("limit", "page_number", "sort_field", "sort_type", "link_id")
@@ -50,8 +61,7 @@ class Service:
 
     def __init__(self, database, token):
         # No throttling here: the generated logins fail thousands of times (test_abuse.py has it).
-        no_throttle = {"LOGIN_MAX_FAILURES": 10**9, "LOGIN_ADDRESS_MAX_FAILURES": 10**9}
-        self.app = create_app({"TESTING": True, "DATABASE": database, **no_throttle})
+        self.app = create_app({"TESTING": True, "DATABASE": database, **NO_THROTTLE})
         self.client = self.app.test_client()
         self.repo = Repository.connect(database)
         self.auth = bearer(token)

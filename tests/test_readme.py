@@ -153,6 +153,7 @@ def test_blocks_are_read_as_written():
     assert matches("a\n...\nz", "a\nb\nc\nz\r\n")
 
 
+@pytest.mark.e2e  # it starts uWSGI, as the quick start does
 def test_the_readme_runs_as_written(quick_start, tmp_path):
     address, database = quick_start
     steps = [step for block in runnable_blocks((ROOT / "README.md").read_text()) for step in commands(block)]

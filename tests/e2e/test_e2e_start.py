@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-from forwarding import FACTORY_PASSWORD_WARNING
 from tests.e2e.deployment import ROOT, START_TIMEOUT, http_uwsgi
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +69,6 @@ def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_
     finally:
         uwsgi.stop()
     assert log.count("WSGI app 0 (mountpoint='') ready") == 5
-    assert log.count(FACTORY_PASSWORD_WARNING) == 1
+    assert log.count("the account still has the factory password; change it with `forwarding set-password`") == 1
     assert log.count("FORWARDING_TOKEN_LIFETIM is not a setting of forwarding") == 1
     assert "Traceback" not in log

@@ -309,11 +309,12 @@ class Repository:
         if created:
             db.execute(SNAPSHOT_CREATED)
         if numbers:
-            db.execute(SNAPSHOT_NUMBERS, (json.dumps(numbers),))
+            numbers = json.dumps(numbers)  # up to 100,000 ids: encoded once for both statements
+            db.execute(SNAPSHOT_NUMBERS, (numbers,))
         if link_ids:
             db.execute(SNAPSHOT_LINK_IDS, (json.dumps(link_ids),))
         if numbers:
-            db.execute(SNAPSHOT_ABSENT, (json.dumps(numbers),))
+            db.execute(SNAPSHOT_ABSENT, (numbers,))
 
     def _prune(self, db):
         keep = self.history_limit

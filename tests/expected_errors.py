@@ -5,10 +5,8 @@ the expected message, or None when the request is valid.
 
 import re
 
-from forwarding.limits import INT64_MAX
-from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 from tests.entries import PATTERNS
-from tests.helpers import WRONG_JSON, no_value, wrong_type
+from tests.helpers import INT64_MAX, MAX_LENGTH, WRONG_JSON, no_value, wrong_type
 
 MAX_ENTITIES = 8  # the default of FORWARDING_MAX_ENTITIES
 

@@ -7,6 +7,10 @@ import hashlib
 import json
 import math
 
+# The contract's limits (docs/api.md), written out: a limit changed in the service must fail here.
+INT64_MAX = 9223372036854775807  # 2**63 - 1: the largest forward_number, link_id, uid or page
+MAX_LENGTH = 512  # characters in one entry of a forward_entity_list
+
 LOGIN = "/api/v1/login"
 ITEMS = "/api/v1/forward/items"
 LINK_ITEMS = "/api/v1/forward/items/link"

@@ -54,8 +54,10 @@ def checks(monkeypatch):
 
 
 @pytest.fixture
-def limits(app):
-    return app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"], app.config["LOGIN_BLOCK_SECONDS"]
+def limits():
+    """The defaults (README, "Configuration"), written out: failures that block, their window and
+    the block, in seconds."""
+    return 10, 900, 900
 
 
 def test_failed_logins_block_the_username_from_that_address(client, limits, checks, clock, caplog):
@@ -93,10 +95,14 @@ def test_failed_logins_block_the_username_from_that_address(client, limits, chec
 def test_a_block_is_for_one_username_from_one_address(client, limits, checks):
     for _ in range(limits[0]):
         log_in(client, password=WRONG_MD5)
+    # Blocked from this address: the right password is refused, unchecked.
+    assert_wrong_login(log_in(client))
+    assert len(checks) == limits[0]
+    # From another address the same username is checked, and logs in.
     assert log_in(client, environ_overrides={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
-    checked = len(checks)
+    assert len(checks) == limits[0] + 1
     assert_wrong_login(log_in(client, username="operator"))
-    assert len(checks) == checked + 1  # another username is checked as usual
+    assert len(checks) == limits[0] + 2  # another username is checked as usual
 
 
 def test_failures_count_within_the_window_and_a_success_starts_afresh(client, limits, clock):
@@ -110,6 +116,10 @@ def test_failures_count_within_the_window_and_a_success_starts_afresh(client, li
     for _ in range(max_failures - 1):
         log_in(client, password=WRONG_MD5)
     assert log_in(client).status_code == 200
+    # What does count is enough: max_failures within the window block even the right password.
+    for _ in range(max_failures):
+        assert_wrong_login(log_in(client, password=WRONG_MD5))
+    assert_wrong_login(log_in(client))
 
 
 def test_the_limits_come_from_the_config(make_app, clock):
@@ -164,7 +174,7 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     client.get(ITEMS, headers=bearer(token))
     client.get(ITEMS, headers=bearer(token[:-1] + "x"))
     client.get(ITEMS, headers=basic("admin", password))
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):  # until throttled, and once more
+    for _ in range(10):  # until throttled (the default), and once more
         log_in(client, password=md5[wrong])
         client.get(ITEMS, headers=basic("admin", wrong))
         log_in(client, username=password, password=md5[password])  # the password typed as the username

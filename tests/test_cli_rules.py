@@ -241,7 +241,10 @@ def test_a_file_that_is_not_utf8_is_not_json(runner, rules, repo, tmp_path):
 
 
 def test_the_formats_named_are_the_ones_taken(runner, repo, tmp_path):
-    for kind, example in (("export", rulefile.EXAMPLE_EXPORT), ("legacy forward table", rulefile.EXAMPLE_TABLE)):
+    # The two examples of FORMATS, as an operator would copy them.
+    export = '{"version": 1, "items": [{"link_id": 1, "forward_number": 101, "forward_entity_list": ["101"]}]}'
+    table = '{"count": 1, "items": [{"apartment": 101, "forward_numbers": ["101"]}], "version": 1}'
+    for kind, example in (("export", export), ("legacy forward table", table)):
         result = runner.invoke(args=["import", "-"], input=example)
         assert (result.exit_code, result.stdout.split(" into ")[0]) == (0, f"Imported 1 rule from stdin ({kind})")
     assert stored_rules(repo) == {101: (1, ["101"])}

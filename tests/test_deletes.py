@@ -5,8 +5,7 @@ from collections import namedtuple
 
 import pytest
 
-from forwarding.limits import INT64_MAX
-from tests.helpers import WRONG_JSON, answer, expected, no_value, result, stored_rules, wrong_type
+from tests.helpers import INT64_MAX, WRONG_JSON, answer, expected, no_value, result, stored_rules, wrong_type
 
 Endpoint = namedtuple("Endpoint", "path field result_key ids_of")
 

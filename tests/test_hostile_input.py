@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 from tests.helpers import (
     LINK_ITEMS,
+    MAX_LENGTH,
     WRONG_JSON,
     assert_error,
     assert_json,

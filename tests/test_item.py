@@ -2,8 +2,7 @@
 
 import pytest
 
-from forwarding.limits import INT64_MAX
-from tests.helpers import BAD_FORWARD_UIDS, WRONG_JSON, answer, expected, no_value, stored_rules, wrong_type
+from tests.helpers import BAD_FORWARD_UIDS, INT64_MAX, WRONG_JSON, answer, expected, no_value, stored_rules, wrong_type
 
 
 def post(client, headers, number, body=None, data=None):

@@ -2,8 +2,7 @@
 
 import pytest
 
-from forwarding.limits import INT64_MAX
-from tests.helpers import BAD_FORWARD_UIDS, answer, assert_error, expected, item, push, stored_rules
+from tests.helpers import BAD_FORWARD_UIDS, INT64_MAX, answer, assert_error, expected, item, push, stored_rules
 
 
 def get(client, headers, number):

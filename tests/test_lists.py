@@ -6,8 +6,7 @@ import math
 import pytest
 
 from forwarding import repository
-from forwarding.limits import INT64_MAX
-from tests.helpers import ITEMS, LINK_ITEMS, answer, expected, listed, stored_rules, wrong_type
+from tests.helpers import INT64_MAX, ITEMS, LINK_ITEMS, answer, expected, listed, stored_rules, wrong_type
 
 
 def entries(number):

@@ -1,15 +1,15 @@
-"""Memory is bounded on every endpoint: a list of more than MAX_LIST_ELEMENTS elements, and a
+"""Memory is bounded on every endpoint: a list of more than 100,000 elements, and a
 body whose parse could take more than a request's share of memory, are answered 413 before
 any work, and change nothing. (The peaks themselves are measured by bench/memory.py.)"""
 
 import pytest
 
 from forwarding import jsonbody
-from forwarding.limits import MAX_LIST_ELEMENTS
 from tests.helpers import ITEMS, LINK_ITEMS, assert_error, assert_json, item, push, result, stored_rules
 
 MIB = 2**20
 TOO_LARGE = "Request body too large"
+MAX_LIST_ELEMENTS = 100_000  # elements of a request's list (docs/api.md), written out
 
 
 @pytest.fixture
@@ -31,10 +31,6 @@ def parses(monkeypatch):
 
     monkeypatch.setattr(jsonbody, "_parse", counted)
     return texts
-
-
-def test_lists_are_limited_to_100000_elements():
-    assert MAX_LIST_ELEMENTS == 100_000
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""nginx's own answers (deploy/nginx*.conf) say what messages.py says: each status nginx makes
+"""nginx's own answers (deploy/nginx*.conf) say what the service says: each status nginx makes
 goes to an error page whose JSON carries the service's string for it (docs/api.md, section 8).
 The end-to-end tests (tests/e2e) see the answers themselves."""
 
@@ -6,29 +6,28 @@ import json
 import re
 from pathlib import Path
 
-from forwarding import messages
-
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 ERROR_PAGE = re.compile(r"^\s*error_page ([\d ]+?) (?:=(\d{3}) )?(\S+);", re.MULTILINE)
 # A location and the first `return` in it, nested locations apart.
 PAGE = re.compile(r"location (?:= )?([/@]\S*) \{[^{}]*?return \d{3} '(.*)\\n';")
 
-# Every status nginx itself makes, in this configuration: the status the client gets, and the message.
+# Every status nginx itself makes, in this configuration: the status the client gets, and the message
+# (written out, as docs/api.md section 8 gives them, not taken from the service's code).
 EXPECTED = {
-    400: (400, messages.BAD_REQUEST),
-    494: (400, messages.BAD_REQUEST),  # request headers too large
-    497: (400, messages.BAD_REQUEST),  # plain HTTP on the HTTPS port
-    505: (400, messages.BAD_REQUEST),  # an HTTP version nginx does not speak
-    404: (404, messages.NOT_FOUND),
-    405: (405, messages.METHOD_NOT_ALLOWED),
-    413: (413, messages.TOO_LARGE),
-    414: (414, messages.URI_TOO_LONG),
-    429: (429, messages.TOO_MANY_REQUESTS),
-    500: (500, messages.INTERNAL),
-    501: (501, messages.NOT_IMPLEMENTED),
-    502: (502, messages.INTERNAL),
-    503: (503, messages.INTERNAL),
-    504: (504, messages.INTERNAL),
+    400: (400, "Bad request"),
+    494: (400, "Bad request"),  # request headers too large
+    497: (400, "Bad request"),  # plain HTTP on the HTTPS port
+    505: (400, "Bad request"),  # an HTTP version nginx does not speak
+    404: (404, "Not found"),
+    405: (405, "Method not allowed"),
+    413: (413, "Request body too large"),
+    414: (414, "Request URI too long"),
+    429: (429, "Too many requests"),
+    500: (500, "Internal server error"),
+    501: (501, "Not implemented"),
+    502: (502, "Internal server error"),
+    503: (503, "Internal server error"),
+    504: (504, "Internal server error"),
 }
 
 

@@ -19,14 +19,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from forwarding import create_app
-from forwarding.limits import INT64_MAX
-from forwarding.limits import MAX_ENTRY_LENGTH as MAX_LENGTH
 from forwarding.repository import Repository
 from tests.expected_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
 from tests.helpers import (
+    INT64_MAX,
     ITEMS,
     LINK_ITEMS,
     LOGIN,
+    MAX_LENGTH,
     MD5_123456,
     NO_THROTTLE,
     WRONG_JSON,

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from forwarding.limits import INT64_MAX
 from tests.helpers import (
+    INT64_MAX,
     LINK_ITEMS,
     WRONG_JSON,
     assert_error,

@@ -11,17 +11,19 @@ from contextlib import contextmanager
 
 import pytest
 
-from forwarding.repository import WRITE_LOCK_SUFFIX, Repository
+from forwarding.repository import Repository
 from forwarding.writelock import WriteLock
 from tests.helpers import assert_error, assert_json, stored_rules
 
 BODY = {"forward_entity_list": ["101"]}
+# The lock file beside the database (README, "Deploying").
+WRITER = "-writer"
 
 
 @contextmanager
 def held(db_path):
     """The write lock, held by a connection that is not the app's."""
-    lock = WriteLock(db_path + WRITE_LOCK_SUFFIX, owner_of=db_path)
+    lock = WriteLock(db_path + WRITER, owner_of=db_path)
     lock.acquire(timeout=1)
     try:
         yield
@@ -87,10 +89,10 @@ def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_pa
 def test_a_lock_file_made_by_root_belongs_to_the_database_s_owner(tmp_path):
     database = tmp_path / "forwarding.db"
     Repository.connect(str(database)).close()  # the database, and its lock file, made by root
-    os.remove(str(database) + WRITE_LOCK_SUFFIX)
+    os.remove(str(database) + WRITER)
     os.chown(database, 4321, 4322)  # as if the service's own user had made the database
     Repository.connect(str(database)).close()  # an operator's command, as root
-    lock_file = os.stat(str(database) + WRITE_LOCK_SUFFIX)
+    lock_file = os.stat(str(database) + WRITER)
     assert (lock_file.st_uid, lock_file.st_gid) == (4321, 4322)
 
 
@@ -99,7 +101,7 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_pat
     # The directory is the service user's: a root command must not change what a link names.
     database = tmp_path / "forwarding.db"
     Repository.connect(str(database)).close()
-    lock_file = str(database) + WRITE_LOCK_SUFFIX
+    lock_file = str(database) + WRITER
     os.remove(lock_file)
     target = tmp_path / "precious"
     target.write_text("secret\n")

@@ -67,6 +67,7 @@ ELSEWHERE = (
     "NGINX_CERTIFICATE_KEY",
     "NGINX_LOGS",
     "E2E",
+    "REPLICA_URL",  # read by Litestream (deploy/litestream.yml)
 )
 
 

@@ -177,7 +177,7 @@ def test_every_variable_the_repository_uses_is_known():
         *root.glob("forwarding/**/*.py"),
     ]
     used = {name for path in files for name in re.findall(r"FORWARDING_[A-Z0-9_]*[A-Z0-9]", path.read_text())}
-    assert {"FORWARDING_UWSGI_SOCKET", "FORWARDING_NGINX_LISTEN", "FORWARDING_E2E"} <= used
+    assert {"FORWARDING_UWSGI_SOCKET", "FORWARDING_NGINX_LISTEN", "FORWARDING_E2E", "FORWARDING_REPLICA_URL"} <= used
     assert config.unknown(dict.fromkeys(used, "")) == []
 
 

@@ -8,21 +8,20 @@ a fresh database; `127.0.0.1:8080`, the quick start's address, becomes the test'
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.deployment import Uwsgi, free_port
+from tests.e2e.deployment import Uwsgi, free_port, program
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "<!-- runnable -->"
 QUICK_START_ADDRESS = "127.0.0.1:8080"
 RUN_TIMEOUT = 60  # seconds for every command together
 CURL_TIMEOUT = 10  # seconds for one curl, so that a hung request names its command
+NEEDED = "the README's recipes need uwsgi, curl and jq"
 
 
 def runnable_blocks(text):
@@ -107,25 +106,11 @@ def run_in_one_session(steps, env, timeout):
     return [(parts[k], int(parts[k + 1])) for k in range(0, len(parts) - 1, 2)]
 
 
-def program(name):
-    """A program the test needs: missing, it skips, unless FORWARDING_E2E=required (as in CI)."""
-    beside_python = Path(sys.executable).with_name(name)
-    path = str(beside_python) if beside_python.exists() else shutil.which(name)
-    if path is None:
-        message = f"{name} not installed (the README's recipes need uwsgi, curl and jq)"
-        if os.environ.get("FORWARDING_E2E") == "required":
-            pytest.fail(f"FORWARDING_E2E=required, but {message}")
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture
 def quick_start(tmp_path):
     """The quick start's `uwsgi --ini wsgi.ini`, on a free port over a fresh database:
     `(address, database)`."""
-    uwsgi = program("uwsgi")
-    program("curl")
-    program("jq")
+    uwsgi, _, _ = (program(name, NEEDED) for name in ("uwsgi", "curl", "jq"))
     address = f"127.0.0.1:{free_port()}"
     database = tmp_path / "forwarding.db"
     # Two workers, not four: quicker to start, and a token still crosses from one to the other.

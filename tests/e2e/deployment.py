@@ -21,6 +21,8 @@ import time
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
+import pytest
+
 from forwarding.repository import Repository
 from tests.helpers import MD5_123456, stored_rules
 
@@ -54,6 +56,19 @@ def find_programs():
     if missing:
         raise Missing(f"{' and '.join(missing)} not installed (apt-get install nginx; pip install uwsgi)")
     return nginx, uwsgi
+
+
+def program(name, hint):
+    """A program beside this Python (the virtualenv's) or on PATH. Missing, the test skips, unless
+    FORWARDING_E2E=required (as in CI), which makes it a failure; `hint` says how to install it."""
+    beside_python = Path(sys.executable).with_name(name)
+    path = str(beside_python) if beside_python.exists() else shutil.which(name)
+    if path is None:
+        message = f"{name} not installed ({hint})"
+        if os.environ.get("FORWARDING_E2E") == "required":
+            pytest.fail(f"FORWARDING_E2E=required, but {message}")
+        pytest.skip(message)
+    return path
 
 
 def free_port():

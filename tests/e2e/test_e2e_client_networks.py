@@ -36,8 +36,17 @@ def test_addresses_of_one_ipv6_64_share_a_rate(relayed):
 
 def test_ipv4_addresses_are_counted_each(relayed):
     statuses = [relayed(f"192.0.2.{n}") for n in range(1, 21)]
+    # As a socket listening on both IPv6 and IPv4 reports IPv4 clients: each its own.
+    mapped = [relayed(f"::ffff:198.51.100.{n}") for n in range(1, 21)]
 
     assert statuses == [400] * 20
+    assert mapped == [400] * 20
+
+
+def test_an_ipv4_mapped_address_is_its_ipv4_address(relayed):
+    statuses = [relayed(address) for address in ["::ffff:192.0.2.1", "192.0.2.1"] * 10]
+
+    assert set(statuses) == {400, 429} and 11 <= statuses.count(400) <= 12, statuses
 
 
 def ipv6_loopback():

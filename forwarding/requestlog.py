@@ -8,6 +8,11 @@ engineer can find the line of the request a client complains about.
 No secrets: the path is logged without its query string (the login's `password` parameter is as
 good as the password), and no header is logged. Plain text by default; `LOG_FORMAT = "json"` makes
 every line of the service's log a JSON object (JSON lines).
+
+One record, one line: every character of a message that is not printable (newlines, C0 and C1
+controls, DEL, the escape that starts a terminal's sequence) is written as its escape, `\\n`,
+`\\x1b`, so what a client sends (a method, a username, an address) forges no line and reaches no
+terminal. A backslash is left as it is: a value the service quotes with `repr` is not escaped twice.
 """
 
 import json
@@ -21,6 +26,13 @@ from urllib.parse import quote
 from flask import g, request
 from flask.logging import default_handler, has_level_handler, wsgi_errors_stream
 
+from . import clientaddress
+
+try:
+    import uwsgi
+except ImportError:  # not under uWSGI: the tests, the command line
+    uwsgi = None
+
 HEADER = "X-Request-ID"
 FORMATS = ("text", "json")
 
@@ -32,6 +44,13 @@ _LOGIN = "/api/v1/login"
 def request_id(sent):
     """The id of a request: what the client sent, cleaned, or a new one when nothing is left."""
     return _NOT_IN_ID.sub("", sent or "")[:_MAX_ID] or os.urandom(16).hex()
+
+
+def printable(text):
+    """`text` with each character that is not printable as its escape (`\\n`, `\\x1b`, `\\x85`, `\\u2028`)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def logged_path(path):
@@ -50,7 +69,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": printable(record.getMessage()),
             **getattr(record, "request", {}),
         }
         if record.exc_info:
@@ -58,7 +77,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line)
 
 
-TEXT_FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`, the message escaped (a traceback follows on lines of its own)."""
+
+    def formatMessage(self, record):
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
+TEXT_FORMATTER = TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 class _Handler(logging.StreamHandler):
@@ -92,8 +119,23 @@ def use_format(logger, log_format):
         logger.addHandler(handler)
 
 
+def _cleaned_environ(wsgi_app):
+    """`wsgi_app` with REMOTE_ADDR parsed before Flask reads it, so the throttle and the logs see the
+    parsed address; uWSGI's own log lines (wsgi.ini) get it and the method escaped, as logvars."""
+
+    def app(environ, start_response):
+        environ["REMOTE_ADDR"] = address = clientaddress.parse(environ.get("REMOTE_ADDR"))
+        if uwsgi is not None:
+            uwsgi.set_logvar("client_address", address)
+            uwsgi.set_logvar("client_method", printable(environ.get("REQUEST_METHOD", "")))
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_app(app):
     use_format(app.logger, app.config["LOG_FORMAT"])
+    app.wsgi_app = _cleaned_environ(app.wsgi_app)
     logger = app.logger.getChild("requests")
 
     @app.before_request
@@ -106,7 +148,7 @@ def init_app(app):
         response.headers[HEADER] = g.request_id
         fields = {
             "request_id": g.request_id,
-            "method": request.method,
+            "method": printable(request.method),
             "path": logged_path(request.path),
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),

@@ -160,3 +160,45 @@ def test_configured_logging_is_left_alone():
 def test_an_unknown_format_is_refused(db_path):
     with pytest.raises(ValueError, match="FORWARDING_LOG_FORMAT must be one of text, json, not 'xml'"):
         create_app({"TESTING": True, "DATABASE": db_path, "LOG_FORMAT": "xml"})
+
+
+FORGED = "\n2026-12-03 10:00:00,000 WARNING forwarding: forged\x1b]0;title\x07\x1b[2J\x7f\x85\u2028"
+FORGED_ESCAPED = r"\n2026-12-03 10:00:00,000 WARNING forwarding: forged\x1b]0;title\x07\x1b[2J\x7f\x85\u2028"
+
+
+def test_what_a_client_sends_is_escaped_in_the_request_line(client, request_lines):
+    # As uWSGI's HTTP parser passes them: a method and an address with a newline, an id with escapes.
+    client.open(
+        "/api/info%0A2026-12-03%20x%1B[2J",
+        method="GET" + FORGED,
+        environ_base={"REMOTE_ADDR": "10.0.0.1" + FORGED, "HTTP_X_REQUEST_ID": "r1" + FORGED},
+    )
+    [record] = request_lines()
+    fields = record.request
+    assert (fields["method"], fields["path"], fields["request_id"]) == (
+        r"GET\n2026-12-03 10:00:00,000 WARNING FORWARDING: FORGED\x1b]0;TITLE\x07\x1b[2J\x7f\x85\u2028",
+        "/api/info%0A2026-12-03%20x%1B%5B2J",
+        "r12026-12-03100000000WARNINGforwardingforged0title2J",
+    )
+    text = requestlog.TEXT_FORMATTER.format(record)
+    time, rest = text.split(" INFO ", 1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", time)
+    assert rest == (
+        r"forwarding.requests: GET\n2026-12-03 10:00:00,000 WARNING FORWARDING: FORGED\x1b]0;TITLE\x07\x1b[2J"
+        rf"\x7f\x85\u2028 /api/info%0A2026-12-03%20x%1B%5B2J 404 {fields['duration_ms']:.1f}ms"
+        " request_id=r12026-12-03100000000WARNINGforwardingforged0title2J"
+    )
+    line = requestlog.JsonFormatter().format(record)
+    assert line.isprintable() and line.isascii()
+    assert json.loads(line)["method"] == fields["method"]
+
+
+@pytest.mark.parametrize("formatter", [requestlog.TEXT_FORMATTER, requestlog.JsonFormatter()])
+def test_every_record_is_one_printable_line(formatter):
+    # A username, an address: whatever a message quotes.
+    record = logging.LogRecord("forwarding", logging.WARNING, __file__, 1, "attempt for %s", ("adm" + FORGED,), None)
+    line = formatter.format(record)
+
+    assert line.isprintable()
+    message = json.loads(line)["message"] if line.startswith("{") else line.split(": ", 1)[1]
+    assert message == "attempt for adm" + FORGED_ESCAPED

@@ -37,9 +37,9 @@ import sys
 import tempfile
 import time
 
-from forwarding import create_app
+from forwarding.factory import create_app
 from forwarding.limits import HISTORY_LIMIT, is_forward_entity
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 
 from .wsgi_calls import bearer, call, environ_for
 
@@ -113,7 +113,7 @@ def floor(body, repo):
 
     It writes through `repo`'s connection but not its methods, which also read each rule first to
     answer `created` or `updated`: that is the service's work, not the floor's."""
-    db = repo.db
+    db = repo.database.connection
     start = time.perf_counter()
     rows = []
     for item in json.loads(body)["list_items"]:
@@ -137,8 +137,8 @@ def _databases(body, case):
     The caller keeps the repository, not just its connection: a repository closes its connection
     when it is dropped."""
     service = Service()
-    floor_repo = Repository.connect(os.path.join(service.directory, "floor.db"))
-    floor_repo.initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
+    floor_repo = Storage(os.path.join(service.directory, "floor.db"))
+    floor_repo.database.prepare(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
     if case == "updated":
         service.push(body, "created")
         floor(body, floor_repo)

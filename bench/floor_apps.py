@@ -16,7 +16,7 @@ import os
 
 from flask import Flask, request
 
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 
 EMPTY = b"{}\n"
 
@@ -30,7 +30,7 @@ def _constant():
 @functools.cache
 def _repo():
     # One connection per worker, opened after uWSGI's fork (lazy-apps), as the service's.
-    return Repository.connect(os.environ["BENCH_DATABASE"])
+    return Storage(os.environ["BENCH_DATABASE"])
 
 
 def app(environ, start_response):

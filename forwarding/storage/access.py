@@ -1,15 +1,13 @@
 """The access records: the account, the login tokens, and the failed logins that throttle.py counts."""
 
 import json
+from typing import NamedTuple
 
 
-class Account:
-    __slots__ = ("username", "password_hash", "is_default")
-
-    def __init__(self, username, password_hash, is_default):
-        self.username = username
-        self.password_hash = password_hash
-        self.is_default = bool(is_default)
+class Account(NamedTuple):
+    username: str
+    password_hash: str
+    is_default: bool  # the factory password is in use
 
 
 class Access:
@@ -151,7 +149,7 @@ class Access:
 
     def account(self):
         row = self._read("SELECT username, password_hash, is_default FROM account").fetchone()
-        return None if row is None else Account(*row)
+        return None if row is None else Account(row[0], row[1], bool(row[2]))
 
     def set_account(self, username, password_hash, is_default=False):
         """Set the account, and revoke every token with it: one issued under the old password

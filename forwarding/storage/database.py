@@ -55,9 +55,6 @@ ADDRESS_FAILURES = """CREATE TABLE IF NOT EXISTS address_failures (
     window_start REAL NOT NULL
 ) WITHOUT ROWID"""
 
-# The address alone, for the operator (NULL: a row older than the column).
-LOGIN_FAILURE_ADDRESS = ("login_failures", "address", "TEXT")
-
 HISTORY_TABLES = (
     # One record per rule a transaction changed: the rule before it and after it (NULL entities
     # where there was no rule). Only the oldest records are ever deleted, so ids stay contiguous.
@@ -98,9 +95,9 @@ def _history(db):
     # Schema 1 had three shapes: the first tables; then address_failures; then login_failures.address
     # as well. Each part that is missing is added first.
     db.execute(ADDRESS_FAILURES)
-    table, column, definition = LOGIN_FAILURE_ADDRESS
-    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    if "address" not in {row[1] for row in db.execute("PRAGMA table_info(login_failures)")}:
+        # The address alone, for the operator (NULL: a row older than the column).
+        db.execute("ALTER TABLE login_failures ADD COLUMN address TEXT")
     for statement in HISTORY_TABLES:
         db.execute(statement)
 

@@ -45,7 +45,7 @@ def _page(item, rows, linked_only, descending):
     # A page is found in two steps: the key of its first rule, `:offset` entries into the slim
     # index rules_by_number, then `:limit` rules from that key on. A page past the end has no
     # first key (NULL), so it is empty.
-    where = "link_id IS NOT NULL\n          AND " if linked_only else ""
+    where = "link_id IS NOT NULL AND " if linked_only else ""
     first = "WHERE link_id IS NOT NULL " if linked_only else ""
     bound, order = ("<=", " DESC") if descending else (">=", "")
     return f"""SELECT {item} FROM {rows}
@@ -63,10 +63,9 @@ LINKED_PAGE_DESCENDING = _page(_LINKED_ITEM, "rules INDEXED BY rules_by_number",
 BY_LINK_ID = f"SELECT {_LINKED_ITEM} FROM rules WHERE link_id = ?"
 
 # The rules a write may touch, as they were before it, go to temp.touched (database.TOUCHED).
-_SNAPSHOT = "INSERT OR IGNORE INTO temp.touched SELECT forward_number, link_id, entities FROM rules"
-SNAPSHOT_NUMBERS = f"{_SNAPSHOT} WHERE forward_number IN (SELECT value FROM json_each(?))"
-SNAPSHOT_LINK_IDS = f"{_SNAPSHOT} WHERE link_id IN (SELECT value FROM json_each(?))"
-SNAPSHOT_ALL = _SNAPSHOT
+SNAPSHOT_ALL = "INSERT OR IGNORE INTO temp.touched SELECT forward_number, link_id, entities FROM rules"
+SNAPSHOT_NUMBERS = f"{SNAPSHOT_ALL} WHERE forward_number IN (SELECT value FROM json_each(?))"
+SNAPSHOT_LINK_IDS = f"{SNAPSHOT_ALL} WHERE link_id IN (SELECT value FROM json_each(?))"
 SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT forward_number FROM rules"
 SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
 # One record per touched rule whose state differs from its snapshot: the removed rules first, so

@@ -1,6 +1,7 @@
 """The panel's strings, character for character (docs/api.md).
 
-Every string a client can see lives here and nowhere else.
+Every string a client can see lives here and nowhere else, but for the words of the writes'
+outcomes and the history's sources: the values of `Outcome` and `Source` (storage/rules.py).
 """
 
 WRONG_JSON = "Wrong JSON body"

@@ -175,7 +175,7 @@ def test_every_variable_the_repository_uses_is_known():
     files = [
         *(root / name for name in ("wsgi.ini", ".ci/run", "tests/e2e/conftest.py", "tests/e2e/deployment.py")),
         *root.glob("deploy/*"),
-        *root.glob("forwarding/*.py"),
+        *root.glob("forwarding/**/*.py"),
     ]
     used = {name for path in files for name in re.findall(r"FORWARDING_[A-Z0-9_]*[A-Z0-9]", path.read_text())}
     assert {"FORWARDING_UWSGI_SOCKET", "FORWARDING_NGINX_LISTEN", "FORWARDING_E2E"} <= used

@@ -1,4 +1,4 @@
-"""The repository connection that each thread keeps between requests (forwarding/db.py)."""
+"""The storage connection that each thread keeps between requests (forwarding/db.py)."""
 
 import gc
 import os

@@ -2,7 +2,8 @@
 
 import sys
 
-from forwarding import UnusableDatabase, config, create_app
+from forwarding import config
+from forwarding.factory import UnusableDatabase, create_app
 
 # Under wsgi.ini, uWSGI's master has loaded the app once before forking this worker and said
 # what a start must say (forwarding/startcheck.py): not again from each worker and respawn.

@@ -37,9 +37,9 @@ import sys
 import tempfile
 import time
 
-from forwarding import create_app
+from forwarding.factory import create_app
 from forwarding.limits import HISTORY_LIMIT, is_forward_entity
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 
 from .wsgi_calls import bearer, call, environ_for
 
@@ -108,12 +108,12 @@ class Service:
 # -- the floor --------------------------------------------------------------------------------
 
 
-def floor(body, repo):
+def floor(body, storage):
     """Milliseconds for the unavoidable work: parse, check every entry, write the rows in one commit.
 
-    It writes through `repo`'s connection but not its methods, which also read each rule first to
+    It writes through `storage`'s connection but not its methods, which also read each rule first to
     answer `created` or `updated`: that is the service's work, not the floor's."""
-    db = repo.db
+    db = storage.database.connection
     start = time.perf_counter()
     rows = []
     for item in json.loads(body)["list_items"]:
@@ -132,38 +132,38 @@ def floor(body, repo):
 
 
 def _databases(body, case):
-    """The service, and a repository on the floor's database beside it; for `updated`, both hold the rules.
+    """The service, and a Storage on the floor's database beside it; for `updated`, both hold the rules.
 
-    The caller keeps the repository, not just its connection: a repository closes its connection
+    The caller keeps the Storage, not just its connection: a Storage closes its connection
     when it is dropped."""
     service = Service()
-    floor_repo = Repository.connect(os.path.join(service.directory, "floor.db"))
-    floor_repo.initialize(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
+    floor_storage = Storage(os.path.join(service.directory, "floor.db"))
+    floor_storage.database.prepare(make_account=lambda: ("admin", "unused"), make_serial=lambda: "BENCH")
     if case == "updated":
         service.push(body, "created")
-        floor(body, floor_repo)
-    return service, floor_repo
+        floor(body, floor_storage)
+    return service, floor_storage
 
 
 def measure(body, case, runs):
     """`(service ms, floor ms)` of each run; for `created`, each run on fresh databases."""
     pairs = []
-    service, floor_repo = _databases(body, case)
+    service, floor_storage = _databases(body, case)
     try:
         for run in range(runs):
             if run and case == "created":
-                floor_repo.close()
+                floor_storage.close()
                 service.close()
-                service, floor_repo = _databases(body, case)
+                service, floor_storage = _databases(body, case)
             # Alternate which goes first, so that neither always meets a cold or a busy machine.
             if run % 2:
-                floor_ms = floor(body, floor_repo)
+                floor_ms = floor(body, floor_storage)
             service_ms = service.push(body, case)
             if not run % 2:
-                floor_ms = floor(body, floor_repo)
+                floor_ms = floor(body, floor_storage)
             pairs.append((service_ms, floor_ms))
     finally:
-        floor_repo.close()
+        floor_storage.close()
         service.close()
     return pairs
 

@@ -6,7 +6,7 @@ For the list page, a constant answer: the bytes of the file named by BENCH_CONST
 
 For the single-rule write, the same commit as the service's, and nothing else: no
 authentication, no validation, no request log. The database is BENCH_DATABASE.
-- `commit_app`: a bare WSGI app that parses the body and stores the rule with the repository;
+- `commit_app`: a bare WSGI app that parses the body and stores the rule with the storage layer;
 - `flask_commit_app`: the same in a Flask view.
 """
 
@@ -16,7 +16,7 @@ import os
 
 from flask import Flask, request
 
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 
 EMPTY = b"{}\n"
 
@@ -28,9 +28,9 @@ def _constant():
 
 
 @functools.cache
-def _repo():
+def _rules():
     # One connection per worker, opened after uWSGI's fork (lazy-apps), as the service's.
-    return Repository.connect(os.environ["BENCH_DATABASE"])
+    return Storage(os.environ["BENCH_DATABASE"]).rules
 
 
 def app(environ, start_response):
@@ -43,7 +43,7 @@ def commit_app(environ, start_response):
     if environ["REQUEST_METHOD"] == "POST":
         number = int(environ["PATH_INFO"].rsplit("/", 1)[1])
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        _repo().put_rule(number, json.loads(body)["forward_entity_list"])
+        _rules().put_rule(number, json.loads(body)["forward_entity_list"])
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(EMPTY)))])
     return [EMPTY]
 
@@ -66,5 +66,5 @@ def info():
 
 @flask_commit_app.post("/api/v1/forward/item/<int:number>")
 def commit(number):
-    _repo().put_rule(number, json.loads(request.get_data())["forward_entity_list"])
+    _rules().put_rule(number, json.loads(request.get_data())["forward_entity_list"])
     return {}

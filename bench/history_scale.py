@@ -26,8 +26,9 @@ import tempfile
 import time
 from contextlib import closing
 
-from forwarding import create_app, repository
-from forwarding.repository import Repository
+from forwarding.factory import create_app
+from forwarding.storage import Storage
+from forwarding.storage import rules as storage_rules
 
 from .wsgi_calls import bearer, call, environ_for
 
@@ -54,7 +55,7 @@ def records(start, stop, rules):
         after = json.dumps([str(record), f"vizit:{number}"])
         yield (
             1_796_000_000_000 + record,
-            repository.Source.LINK.value,
+            storage_rules.Source.LINK.value,
             f"{record:032x}",
             number,
             None if before is None else link_id,
@@ -66,11 +67,11 @@ def records(start, stop, rules):
 
 def fill(path, size, rules):
     """A history of exactly `size` records, written in one transaction."""
-    with closing(Repository.connect(path)) as repo:
-        repo.db.execute("BEGIN")
-        repo.db.execute("DELETE FROM history")
-        repo.db.executemany(INSERT, records(1, size + 1, rules))
-        repo.db.execute("COMMIT")
+    with closing(Storage(path)) as repo:
+        repo.database.connection.execute("BEGIN")
+        repo.database.connection.execute("DELETE FROM history")
+        repo.database.connection.executemany(INSERT, records(1, size + 1, rules))
+        repo.database.connection.execute("COMMIT")
 
 
 def timed(app, headers, url, method="GET", body=None):
@@ -93,17 +94,18 @@ def median_ms(app, headers, url, check=None, method="GET", body=None):
     return statistics.median(times)
 
 
+FILTERS = {"none": {}, "forward_number": {"number": 1}, "link_id": {"link_id": 1}}
+FILTERS["forward_number+link_id"] = {**FILTERS["forward_number"], **FILTERS["link_id"]}
+
+
 def print_plans(path, size):
     print("query plans (EXPLAIN QUERY PLAN) of a page:")
-    with closing(Repository.connect(path, history_limit=size)) as repo:
-        for (by_number, by_link), page in repository.HISTORY_PAGE.items():
-            name = "+".join(n for n, on in (("forward_number", by_number), ("link_id", by_link)) if on) or "none"
+    with closing(Storage(path, history_limit=size)) as repo:
+        for name, filters in FILTERS.items():
+            count, page = storage_rules.history_statements(**filters)
             values = {"number": 1, "link_id": 1, "keep": size, "limit": 100, "offset": 0}
-            for what, sql in (
-                ("count", repository.HISTORY_COUNT[by_number, by_link]),
-                ("page", f"SELECT id FROM history {page}"),
-            ):
-                plan = repo.db.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
+            for what, sql in (("count", count), ("page", f"SELECT id FROM history {page}")):
+                plan = repo.database.connection.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
                 print(f"  {what} {name:<22} " + " / ".join(step for _, _, _, step in plan))
 
 

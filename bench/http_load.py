@@ -40,7 +40,7 @@ import time
 import urllib.request
 from contextlib import closing
 
-from forwarding import create_app
+from forwarding.factory import create_app
 
 from .wsgi_calls import bearer, call, environ_for
 

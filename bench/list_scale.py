@@ -20,8 +20,9 @@ import tempfile
 import time
 from contextlib import closing
 
-from forwarding import create_app, repository
-from forwarding.repository import Repository
+from forwarding.factory import create_app
+from forwarding.storage import Storage
+from forwarding.storage import rules as storage_rules
 
 from .wsgi_calls import bearer
 
@@ -43,13 +44,13 @@ def rule(number, entries):
 
 def fill(path, rules, entries):
     """Rules 1 .. `rules`, written straight into the service's schema in one transaction."""
-    with closing(Repository.connect(path)) as repo:
-        repo.db.execute("BEGIN")
-        repo.db.executemany(
+    with closing(Storage(path)) as repo:
+        repo.database.connection.execute("BEGIN")
+        repo.database.connection.executemany(
             "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
             (rule(number, entries) for number in range(1, rules + 1)),
         )
-        repo.db.execute("COMMIT")
+        repo.database.connection.execute("COMMIT")
 
 
 def get(client, headers, url):
@@ -77,14 +78,17 @@ def first_and_last_ms(client, headers, path, runs):
 def print_plans(path):
     """How SQLite runs each list's statements: every step should name an index, none the bare table."""
     print("query plans (EXPLAIN QUERY PLAN):")
-    statements = [(f"count {'link' if linked else 'all'}", sql) for linked, sql in repository.LIST_COUNT.items()]
-    statements += [
-        (f"page {'link' if linked else 'all'} {'desc' if descending else 'asc'}", sql)
-        for (linked, descending), sql in repository.LIST_PAGE.items()
+    statements = [
+        ("count all", storage_rules.COUNT_ALL),
+        ("count link", storage_rules.COUNT_LINKED),
+        ("page all asc", storage_rules.PAGE),
+        ("page all desc", storage_rules.PAGE_DESCENDING),
+        ("page link asc", storage_rules.LINKED_PAGE),
+        ("page link desc", storage_rules.LINKED_PAGE_DESCENDING),
     ]
-    with closing(Repository.connect(path)) as repo:
+    with closing(Storage(path)) as repo:
         for name, sql in statements:
-            plan = repo.db.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1}).fetchall()
+            plan = repo.database.connection.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1}).fetchall()
             print(f"  {name:<15} " + " / ".join(step for _, _, _, step in plan))
 
 

@@ -27,8 +27,8 @@ import sys
 import tempfile
 from contextlib import closing
 
-from forwarding import create_app
-from forwarding.repository import Repository
+from forwarding.factory import create_app
+from forwarding.storage import Storage
 
 from .bulk_upsert import make_body, status_kib
 from .wsgi_calls import bearer, call, environ_for
@@ -99,14 +99,14 @@ SEEDED_RULES = {"delete 20000 longest": 20_000}
 
 
 def _seed_rules(path, count):
-    with closing(Repository.connect(path)) as repo:
-        repo.db.execute("BEGIN")
+    with closing(Storage(path)) as repo:
+        repo.database.connection.execute("BEGIN")
         entities = json.dumps([_LONGEST] * 8)
-        repo.db.executemany(
+        repo.database.connection.executemany(
             "INSERT INTO rules (forward_number, link_id, entities) VALUES (?, ?, ?)",
             ((n, n, entities) for n in range(1, count + 1)),
         )
-        repo.db.execute("COMMIT")
+        repo.database.connection.execute("COMMIT")
 
 
 def measure_here(case, size):

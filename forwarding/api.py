@@ -9,10 +9,10 @@ from werkzeug.exceptions import NotFound
 
 from . import errors, messages, openapi, schemas
 from .auth import auth, log_in
-from .db import get_repo
+from .db import get_rules
 from .errors import ApiError
 from .jsonbody import read_json
-from .repository import Outcome
+from .storage.rules import Outcome
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -38,16 +38,18 @@ def _results(key, ids, outcomes):
     # take many times the answer's size. The ids are integers and the outcomes plain words.
     entries = ",".join(
         f'{{"{key}":{id_},"success":{"false" if outcome is Outcome.NOT_FOUND else "true"},'
-        f'"extended_info":"{messages.EXTENDED_INFO[outcome]}"}}'
+        f'"extended_info":"{outcome.value}"}}'
         for id_, outcome in zip(ids, outcomes)
     )
     return current_app.response_class(f'{{"result":[{entries}]}}\n', mimetype="application/json")
 
 
-def _listed(query, **which):
-    total, page = get_repo().list_rules(
-        query["limit"], query["page_number"], descending=query["sort_type"] == "desc", **which
-    )
+def _listed(query, linked=False, link_id=None):
+    limit, page_number, descending = query["limit"], query["page_number"], query["sort_type"] == "desc"
+    if linked:
+        total, page = get_rules().linked_page(limit, page_number, descending, link_id)
+    else:
+        total, page = get_rules().page(limit, page_number, descending)
     option = schemas.list_option(total, query)
     # The page is JSON already (SQLite made it); the rest is encoded as Flask would, compact.
     body = f'{{"list_items":{page},"list_option":{json.dumps(option, separators=(",", ":"))}}}\n'
@@ -67,13 +69,13 @@ def _utc(time_ms):
 
 def _change(change):
     """A record of the history, keys in the order of docs/api.md, 7.2."""
-    shown = {"id": change.id, "time": _utc(change.time_ms), "source": messages.SOURCES[change.source]}
+    shown = {"id": change.id, "time": _utc(change.time_ms), "source": change.source.value}
     if change.request_id is not None:
         shown["request_id"] = change.request_id
     return {
         **shown,
         "forward_number": change.forward_number,
-        "action": messages.EXTENDED_INFO[change.action],
+        "action": change.action.value,
         "before": change.before and _rule(*change.before),
         "after": change.after and _rule(*change.after),
     }
@@ -118,7 +120,7 @@ def login():
 @auth.login_required
 def push_link_items():
     items = validated(schemas.link_items, read_json("list_items"))["list_items"]
-    outcomes = get_repo().apply_link_items(items, request_id=g.request_id)
+    outcomes = get_rules().apply_link_items(items, request_id=g.request_id)
     return _results("link_id", [link_id for link_id, _, _ in items], outcomes)
 
 
@@ -127,7 +129,7 @@ def push_link_items():
 def set_item(forward_uid):
     number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
     entities = validated(schemas.forward_item, read_json())["forward_entity_list"]
-    get_repo().put_rule(number, entities, request_id=g.request_id)
+    get_rules().put_rule(number, entities, request_id=g.request_id)
     return {}
 
 
@@ -135,7 +137,7 @@ def set_item(forward_uid):
 @auth.login_required
 def get_item(forward_uid):
     number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
-    rule = get_repo().rule(number)
+    rule = get_rules().rule(number)
     if rule is None:
         raise ApiError(messages.NOT_FOUND, 404)
     return _rule(rule[0], rule[1], forward_number=number)
@@ -145,7 +147,9 @@ def get_item(forward_uid):
 @auth.login_required
 def history():
     query = validated(schemas.history_query, request.args)
-    total, changes = get_repo().history(query["limit"], query["page_number"], query["forward_number"], query["link_id"])
+    total, changes = get_rules().history(
+        query["limit"], query["page_number"], query["forward_number"], query["link_id"]
+    )
     return {
         "list_items": [_change(change) for change in changes],
         "list_option": {"pagination": schemas.pagination(total, query)},
@@ -169,11 +173,11 @@ def list_link_items():
 @auth.login_required
 def delete_items():
     ids = validated(schemas.uid_items, read_json("uid_items"))["uid_items"]
-    return _results("uid", ids, get_repo().delete_rules(ids, request_id=g.request_id))
+    return _results("uid", ids, get_rules().delete_rules(ids, request_id=g.request_id))
 
 
 @bp.delete("/api/v1/forward/items/link")
 @auth.login_required
 def delete_link_items():
     ids = validated(schemas.link_ids, read_json("link_ids"))["link_ids"]
-    return _results("link_id", ids, get_repo().delete_linked_rules(ids, request_id=g.request_id))
+    return _results("link_id", ids, get_rules().delete_linked_rules(ids, request_id=g.request_id))

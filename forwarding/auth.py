@@ -5,11 +5,11 @@ import json
 import os
 import time
 
-from flask import current_app
+from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 
 from . import credentials, messages, throttle
-from .db import get_repo
+from .db import get_access
 
 
 class _AnyCaseScheme:
@@ -83,16 +83,16 @@ def _check_basic(account, credentials_and_hash):
 def verify_password(username, password):
     if not username:
         return None
-    account = get_repo().account()
+    account = get_access().account()
     key = (username, password, account.password_hash)
-    if not throttle.checked(username, lambda: _check_basic(account, key), verified=key in _recently_verified):
+    if not _checked(username, lambda: _check_basic(account, key), verified=key in _recently_verified):
         return None
     return account.username
 
 
 @token_auth.verify_token
 def verify_token(token):
-    return get_repo().token_owner(credentials.token_digest(token), time.time())
+    return get_access().token_owner(credentials.token_digest(token), time.time())
 
 
 def _log_in_first(status):
@@ -105,10 +105,51 @@ basic_auth.error_handler(_log_in_first)
 
 def log_in(username, md5_digest):
     """A new token when `md5_digest` is the MD5 hex of the account's password, else None."""
-    repo = get_repo()
-    if not throttle.checked(username, lambda: _account_matches(repo.account(), username, md5_digest)):
+    access = get_access()
+    if not _checked(username, lambda: _account_matches(access.account(), username, md5_digest)):
         return None
     token = credentials.new_token()
     now = time.time()
-    repo.add_token(credentials.token_digest(token), now + current_app.config["TOKEN_LIFETIME"], now)
+    access.add_token(credentials.token_digest(token), now + current_app.config["TOKEN_LIFETIME"], now)
     return token
+
+
+# -- throttling (throttle.py): the caller's address, the app's limits, and the log --------------
+
+
+def _checked(username, check, verified=False):
+    """`check()`, the password check, unless throttle.py refuses it for `username` from the
+    caller's address: then False without calling it. A failure counts; a success clears."""
+    access, address, now = get_access(), request.remote_addr, time.time()
+    limits = throttle.Limits.of(current_app.config)
+    decision = throttle.decide(access, limits, username, address, now, verified)
+    if decision.refused:
+        why = "throttled" if decision.refused == throttle.THROTTLED else "its address is rationed"
+        until = throttle.local_time(decision.until)
+        message = "attempt for %s refused unchecked: %s until %s (%d s more)"
+        current_app.logger.info(message, _who(username), why, until, decision.until - now)
+        return False
+    if not verified and not check():
+        blocked_until, rationed_until = throttle.failed(access, limits, username, address, now)
+        if blocked_until is not None:
+            message = "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)"
+            until = throttle.local_time(blocked_until)
+            current_app.logger.warning(
+                message, limits.max_failures, _who(username), limits.window_seconds, until, limits.block_seconds
+            )
+        if rationed_until is not None:
+            message = (
+                "%d failed attempts from %s within %d s, whatever the usernames: its password checks are refused"
+                " unchecked until %s"
+            )
+            window, until = limits.address_window_seconds, throttle.local_time(rationed_until)
+            current_app.logger.warning(message, limits.address_max_failures, address, window, until)
+        return False
+    throttle.succeeded(access, username, address, decision)
+    return True
+
+
+def _who(username):
+    # What is typed as a username is sometimes the password: only the account's name is logged.
+    name = f"username {username!r}" if username == get_access().account().username else "another username"
+    return f"{name} from {request.remote_addr}"

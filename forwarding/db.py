@@ -1,4 +1,4 @@
-"""The repository connection: opened on a thread's first request and kept for its next ones.
+"""The storage connection: opened on a thread's first request and kept for its next ones.
 
 Opening an SQLite connection and reading the schema costs more than a list request itself, so
 each thread keeps its own (an sqlite3 connection belongs to the thread that made it). Under
@@ -9,32 +9,38 @@ import threading
 
 from flask import current_app
 
-from .repository import Repository
+from .storage import Storage
 
 
 def _connections():
     return current_app.extensions["forwarding.connections"]
 
 
-def get_repo():
+def get_storage():
     connections = _connections()
-    repo = getattr(connections, "repo", None)
-    if repo is None:
+    storage = getattr(connections, "storage", None)
+    if storage is None:
         config = current_app.config
-        repo = connections.repo = Repository.connect(
-            config["DATABASE"], config["BUSY_TIMEOUT_MS"], config["HISTORY_LIMIT"]
-        )
-    return repo
+        storage = connections.storage = Storage(config["DATABASE"], config["BUSY_TIMEOUT_MS"], config["HISTORY_LIMIT"])
+    return storage
+
+
+def get_rules():
+    return get_storage().rules
+
+
+def get_access():
+    return get_storage().access
 
 
 def _drop_if_unfinished(exception=None):
     # Every transaction ends inside its own method; one still open means something failed
     # where even the rollback could not run. The next request starts on a new connection.
     connections = _connections()
-    repo = getattr(connections, "repo", None)
-    if repo is not None and repo.db.in_transaction:
-        repo.close()
-        del connections.repo
+    storage = getattr(connections, "storage", None)
+    if storage is not None and storage.database.connection.in_transaction:
+        storage.close()
+        del connections.storage
 
 
 def init_app(app):

@@ -1,7 +1,7 @@
 """What a valid value is: the integer range, the vendor's five patterns, and the size limits.
 
 One module, imported by the schemas, the OpenAPI document, the rule file of the CLI and the
-repository, so that each states the same limits (docs/api.md, "The forward rule").
+storage, so that each states the same limits (docs/api.md, "The forward rule").
 """
 
 import re

@@ -1,9 +1,8 @@
 """The panel's strings, character for character (docs/api.md).
 
-Every string a client can see lives here and nowhere else.
+Every string a client can see lives here and nowhere else, but for the words of the writes'
+outcomes and the history's sources: the values of `Outcome` and `Source` (storage/rules.py).
 """
-
-from .repository import Outcome, Source
 
 WRONG_JSON = "Wrong JSON body"
 
@@ -30,23 +29,6 @@ BAD_REQUEST = "Bad request"  # a request nginx or uWSGI refuses before it is an 
 URI_TOO_LONG = "Request URI too long"
 TOO_MANY_REQUESTS = "Too many requests"
 NOT_IMPLEMENTED = "Not implemented"
-
-# `extended_info` of the bulk writes, for each Outcome of the repository.
-EXTENDED_INFO = {
-    Outcome.CREATED: "created",
-    Outcome.UPDATED: "updated",
-    Outcome.DELETED: "deleted",
-    Outcome.NOT_FOUND: "entity_not_found",
-}
-
-# `source` of the history's records (an extension: panels keep no history).
-SOURCES = {
-    Source.LINK: "link",
-    Source.ITEM: "item",
-    Source.DELETE: "delete",
-    Source.DELETE_LINK: "delete_link",
-    Source.IMPORT: "import",
-}
 
 ACCOUNT_TYPE = "admin"
 API_VERSION = "2.9.0"

@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from . import messages, schemas
 from .limits import HISTORY_LIMIT, INT64_MAX, MAX_ENTRY_LENGTH, MAX_LIST_ELEMENTS, MEMORY_PER_BODY_BYTE, PATTERNS
-from .repository import Outcome, Source
+from .storage.rules import Outcome, Source
 
 _EXTENSION = "forwarding.openapi"
 
@@ -87,10 +87,9 @@ class LinkedPage(Page):
     list_items = fields.List(fields.Nested(LinkedRule), required=True)
 
 
-_INFO = messages.EXTENDED_INFO
-_PUSH_OUTCOMES = list(_INFO.values())
-_DELETE_OUTCOMES = [_INFO[Outcome.DELETED], _INFO[Outcome.NOT_FOUND]]
-_CHANGE_ACTIONS = [_INFO[Outcome.CREATED], _INFO[Outcome.UPDATED], _INFO[Outcome.DELETED]]
+_PUSH_OUTCOMES = [outcome.value for outcome in Outcome]
+_DELETE_OUTCOMES = [Outcome.DELETED.value, Outcome.NOT_FOUND.value]
+_CHANGE_ACTIONS = [Outcome.CREATED.value, Outcome.UPDATED.value, Outcome.DELETED.value]
 _SUCCESS = {"description": "False exactly when `extended_info` is `entity_not_found`."}
 
 
@@ -154,7 +153,7 @@ class HistoryRecord(Schema):
         validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"),
         metadata={"format": "date-time", "description": "When the change was committed, UTC, with milliseconds."},
     )
-    source = fields.String(required=True, validate=validate.OneOf(list(messages.SOURCES.values())))
+    source = fields.String(required=True, validate=validate.OneOf([source.value for source in Source]))
     request_id = fields.String(
         validate=validate.Regexp("^[A-Za-z0-9._-]{1,64}$"),
         metadata={"description": "The request's `X-Request-ID`; absent for the operator's import."},
@@ -336,10 +335,10 @@ _HISTORY_PAGINATION = schemas.pagination(1, schemas.history_query.load({}))
 _HISTORY_RECORD = {
     "id": 42,
     "time": "2026-11-30T10:15:04.120Z",
-    "source": messages.SOURCES[Source.LINK],
+    "source": Source.LINK.value,
     "request_id": "8c5e2d0f6b1a4e7c9d3f2a1b0c9d8e7f",
     "forward_number": 101,
-    "action": _INFO[Outcome.UPDATED],
+    "action": Outcome.UPDATED.value,
     "before": {"link_id": 1, "forward_entity_list": ["1001"]},
     "after": {"link_id": 1, "forward_entity_list": ["1001", "vizit:101"]},
 }
@@ -411,7 +410,7 @@ def _operations():
                     PushResults,
                     {
                         "result": {
-                            "result": [{"link_id": 101, "success": True, "extended_info": _INFO[Outcome.CREATED]}],
+                            "result": [{"link_id": 101, "success": True, "extended_info": Outcome.CREATED.value}],
                         }
                     },
                 ),
@@ -475,8 +474,8 @@ def _operations():
                     {
                         "result": {
                             "result": [
-                                {"uid": 101, "success": True, "extended_info": _INFO[Outcome.DELETED]},
-                                {"uid": 102, "success": False, "extended_info": _INFO[Outcome.NOT_FOUND]},
+                                {"uid": 101, "success": True, "extended_info": Outcome.DELETED.value},
+                                {"uid": 102, "success": False, "extended_info": Outcome.NOT_FOUND.value},
                             ]
                         }
                     },
@@ -497,7 +496,7 @@ def _operations():
                     {
                         "result": {
                             "result": [
-                                {"link_id": 101, "success": True, "extended_info": _INFO[Outcome.DELETED]},
+                                {"link_id": 101, "success": True, "extended_info": Outcome.DELETED.value},
                             ]
                         }
                     },

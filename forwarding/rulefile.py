@@ -19,7 +19,7 @@ are checked with the API's own field checks (`schemas`), and the first bad one i
 import json
 
 from . import schemas
-from .limits import INT64_MAX
+from .limits import INT64_MAX, is_int64
 
 VERSION = 1
 OURS = "export"
@@ -28,17 +28,17 @@ LEGACY = "legacy forward table"
 _INTEGER = f"an integer from 1 to {INT64_MAX}"
 _ENTITIES = "a list of at most {} forward numbers, each matching one of the panel's patterns"
 
-# (name in the file, check, required, what it must be) in the order a rule tuple has them.
+# (name in the file, required, what it must be) in the order a rule tuple has them.
 _FIELDS = {
     OURS: (
-        ("link_id", schemas.Int64.accepts, False, _INTEGER),
-        ("forward_number", schemas.Int64.accepts, True, _INTEGER),
-        ("forward_entity_list", schemas.EntityList.accepts, True, _ENTITIES),
+        ("link_id", False, _INTEGER),
+        ("forward_number", True, _INTEGER),
+        ("forward_entity_list", True, _ENTITIES),
     ),
     LEGACY: (
-        (None, None, False, None),  # no link_id: a rule keeps the one it has
-        ("apartment", schemas.Int64.accepts, True, _INTEGER),
-        ("forward_numbers", schemas.EntityList.accepts, True, _ENTITIES),
+        (None, False, None),  # no link_id: a rule keeps the one it has
+        ("apartment", True, _INTEGER),
+        ("forward_numbers", True, _ENTITIES),
     ),
 }
 
@@ -101,27 +101,28 @@ def read(document, max_entities):
     fields = _FIELDS[kind]
     first_index = ({}, {})  # link_id and forward_number, which are unique: key -> index of its item
     rules = []
-    with schemas.limits(max_entities=max_entities):
-        for index, item in enumerate(items):
-            rule = _rule(index, item, fields, max_entities)
-            for (name, *_), key, first in zip(fields, rule, first_index):  # stops after the two keys
-                # A key repeated in one file is a mistake, not "the last one wins".
-                if name is not None and key is not None and first.setdefault(key, index) != index:
-                    raise BadFile(f"items[{index}]: `{name}` {key} is also in items[{first[key]}]")
-            rules.append(rule)
+    # What each field must be, checked as the API checks it, with the limit given.
+    checks = {_INTEGER: is_int64, _ENTITIES: schemas.EntityList.checker(max_entities)}
+    for index, item in enumerate(items):
+        rule = _rule(index, item, fields, checks, max_entities)
+        for (name, *_), key, first in zip(fields, rule, first_index):  # stops after the two keys
+            # A key repeated in one file is a mistake, not "the last one wins".
+            if name is not None and key is not None and first.setdefault(key, index) != index:
+                raise BadFile(f"items[{index}]: `{name}` {key} is also in items[{first[key]}]")
+        rules.append(rule)
     return kind, rules
 
 
-def _rule(index, item, fields, max_entities):
+def _rule(index, item, fields, checks, max_entities):
     if type(item) is not dict:
         raise BadFile(f"items[{index}] is not an object")
     values = []
-    for name, accepts, required, expected in fields:
+    for name, required, expected in fields:
         if name not in item:
             if required:
                 raise BadFile(f"items[{index}]: no value for `{name}`")
             values.append(None)
-        elif accepts(item[name]):
+        elif checks[expected](item[name]):
             values.append(item[name])
         else:
             must_be = expected.format(max_entities)

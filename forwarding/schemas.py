@@ -12,7 +12,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
 from . import messages
-from .limits import INT64_MAX, MAX_ENTITIES, is_forward_entity, is_int64
+from .limits import INT64_MAX, is_forward_entity, is_int64
 
 MISSING = "missing"
 WRONG_TYPE = "wrong_type"
@@ -30,7 +30,11 @@ def limits(max_entities):
 
 
 def _max_entities():
-    return Context.get({}).get("max_entities", MAX_ENTITIES)
+    # A check run outside `limits(...)` is a mistake: it fails rather than guess a limit.
+    try:
+        return Context.get()["max_entities"]
+    except LookupError:
+        raise RuntimeError("schemas.limits(...) not in force") from None
 
 
 class Int64(fields.Integer):
@@ -84,9 +88,11 @@ class EntityList(_CheckedList):
         super().__init__(fields.String(), **kwargs)
 
     @staticmethod
-    def checker():
-        """`accepts` for checking many lists in one load: the limit in force is read once."""
-        max_entities = _max_entities()
+    def checker(max_entities=None):
+        """`accepts` for checking many lists in one load: the limit given, or the one in force,
+        is read once."""
+        if max_entities is None:
+            max_entities = _max_entities()
         return lambda value: type(value) is list and len(value) <= max_entities and all(map(is_forward_entity, value))
 
     @staticmethod

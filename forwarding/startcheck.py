@@ -10,7 +10,8 @@ workers, which find this module imported, say it no more.
 
 import sys
 
-from . import UnusableDatabase, config, create_app
+from . import config
+from .factory import UnusableDatabase, create_app
 
 try:
     create_app()

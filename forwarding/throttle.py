@@ -12,15 +12,37 @@ a count of their own, and each attempt costs a tenth of a second of CPU. A Basic
 verified lately costs no hash and passes it (auth.py). The address is kept beside each count,
 so that an operator can list the blocks and lift them (`forwarding blocks`, `forwarding
 unblock`); the username is not.
+
+A plain policy: the username, the address, the time and the limits in, a decision out, against the
+access records (storage/access.py). auth.py asks it, and logs what it decides.
 """
 
 import datetime
 import hashlib
-import time
+from typing import NamedTuple
 
-from flask import current_app, request
+THROTTLED = "throttled"  # the username, from this address
+RATIONED = "rationed"  # the address, whatever the username
 
-from .db import get_repo
+
+class Limits(NamedTuple):
+    """The settings of the same names, `LOGIN_<NAME>`."""
+
+    max_failures: int  # for one username from one address, within window_seconds
+    window_seconds: int
+    block_seconds: int
+    address_max_failures: int  # from one address, whatever the usernames, within address_window_seconds
+    address_window_seconds: int
+
+    @classmethod
+    def of(cls, config):
+        return cls(*(config[f"LOGIN_{name.upper()}"] for name in cls._fields))
+
+
+class Decision(NamedTuple):
+    refused: str | None  # THROTTLED or RATIONED until `until`; None: the password may be checked
+    until: float | None
+    counted: bool  # the username has failures on record, which a success clears
 
 
 def key(username, address):
@@ -34,76 +56,30 @@ def local_time(timestamp):
     return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(" ", "seconds")
 
 
-def _who(username):
-    # What is typed as a username is sometimes the password: only the account's name is logged.
-    name = f"username {username!r}" if username == get_repo().account().username else "another username"
-    return f"{name} from {request.remote_addr}"
-
-
-def checked(username, check, verified=False):
-    """`check()`, the password check, unless `username` is throttled from the caller's address,
-    or the address is rationed and the credentials were not `verified` lately: then False
-    without calling it. A failure counts towards both; a success clears the username's count."""
-    repo, now = get_repo(), time.time()
-    who = key(username, request.remote_addr)
-    blocked_until = repo.blocked_until(who)
+def decide(access, limits, username, address, now, verified=False):
+    """May a password for `username` from `address` be checked at `now`? Not while the username
+    is throttled from the address, nor, unless the credentials were `verified` lately, while the
+    address is rationed."""
+    blocked_until = access.blocked_until(key(username, address))
     if blocked_until is not None and blocked_until > now:
-        current_app.logger.info(
-            "attempt for %s refused unchecked: throttled until %s (%d s more)",
-            _who(username),
-            local_time(blocked_until),
-            blocked_until - now,
-        )
-        return False
+        return Decision(THROTTLED, blocked_until, True)
     if not verified:
-        if _rationed(username, now):
-            return False
-        if not check():
-            _count_failure(username, who, now)
-            return False
-    if blocked_until is not None:
-        repo.clear_login_failures(who)
-    return True
+        until = access.rationed_until(address or "", now, limits.address_max_failures, limits.address_window_seconds)
+        if until is not None:
+            return Decision(RATIONED, until, blocked_until is not None)
+    return Decision(None, None, blocked_until is not None)
 
 
-def _rationed(username, now):
-    config = current_app.config
-    address = request.remote_addr or ""
-    until = get_repo().rationed_until(
-        address, now, config["LOGIN_ADDRESS_MAX_FAILURES"], config["LOGIN_ADDRESS_WINDOW_SECONDS"]
-    )
-    if until is None:
-        return False
-    current_app.logger.info(
-        "attempt for %s refused unchecked: its address is rationed until %s (%d s more)",
-        _who(username),
-        local_time(until),
-        until - now,
-    )
-    return True
+def failed(access, limits, username, address, now):
+    """Count a failed check for the username and for the address: `(blocked_until,
+    rationed_until)`, each None unless this failure starts it."""
+    who, (max_failures, window, block, address_max_failures, address_window) = key(username, address), limits
+    blocked = access.add_login_failure(who, address, now, max_failures, window, block)
+    rationed_until = access.add_address_failure(address or "", now, address_max_failures, address_window)
+    return now + block if blocked else None, rationed_until
 
 
-def _count_failure(username, who, now):
-    config, repo, address = current_app.config, get_repo(), request.remote_addr
-    max_failures, window = config["LOGIN_MAX_FAILURES"], config["LOGIN_WINDOW_SECONDS"]
-    block = config["LOGIN_BLOCK_SECONDS"]
-    if repo.add_login_failure(who, address, now, max_failures, window, block):
-        current_app.logger.warning(
-            "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)",
-            max_failures,
-            _who(username),
-            window,
-            local_time(now + block),
-            block,
-        )
-    max_failures, window = config["LOGIN_ADDRESS_MAX_FAILURES"], config["LOGIN_ADDRESS_WINDOW_SECONDS"]
-    until = repo.add_address_failure(address or "", now, max_failures, window)
-    if until is not None:
-        current_app.logger.warning(
-            "%d failed attempts from %s within %d s, whatever the usernames: its password checks are refused"
-            " unchecked until %s",
-            max_failures,
-            address,
-            window,
-            local_time(until),
-        )
+def succeeded(access, username, address, decision):
+    """A check passed: the username's count, if it had one, starts afresh."""
+    if decision.counted:
+        access.clear_login_failures(key(username, address))

@@ -10,9 +10,10 @@ from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
-from forwarding import cli, create_app, credentials
-from forwarding.db import get_repo
-from forwarding.repository import Repository
+from forwarding import cli, credentials
+from forwarding.db import get_storage
+from forwarding.factory import create_app
+from forwarding.storage import Storage
 from tests.helpers import basic, bearer, log_in
 
 # The property tests: the same examples on every run, for CI; `--hypothesis-profile=thorough`
@@ -36,7 +37,7 @@ def template(tmp_path_factory):
         app = create_app({"TESTING": True, "DATABASE": str(path)})
     response = log_in(app.test_client())
     with app.app_context():
-        connection = get_repo()  # kept by the app between requests
+        connection = get_storage()  # kept by the app between requests
     connection.close()  # the last connection to close moves the log into the file
     assert not os.path.exists(f"{path}-wal")  # everything is in the file that is copied
     return path, response.get_json()["token"]
@@ -90,7 +91,7 @@ def runner(app):
 @pytest.fixture
 def repo(db_path):
     """A connection of the test's own to the app's database file, to check what is stored."""
-    repo = Repository.connect(db_path)
+    repo = Storage(db_path)
     yield repo
     repo.close()
 

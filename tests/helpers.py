@@ -150,5 +150,6 @@ def assert_error(response, status, message):
 
 def stored_rules(repo):
     """Every rule in the database as `{forward_number: (link_id, entities)}`."""
-    rows = repo.db.execute("SELECT forward_number, link_id, entities FROM rules ORDER BY forward_number")
+    db = repo.database.connection
+    rows = db.execute("SELECT forward_number, link_id, entities FROM rules ORDER BY forward_number")
     return {number: (link_id, json.loads(entities)) for number, link_id, entities in rows}

@@ -164,7 +164,7 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     caplog.set_level(logging.DEBUG, logger=app.logger.name)
     password, wrong = "Tr0ub4dor&3", "correct horse"
     md5 = {plain: hashlib.md5(plain.encode()).hexdigest() for plain in (password, wrong)}
-    repo.set_account("admin", generate_password_hash(md5[password], "pbkdf2:sha256:1"))  # quick to check
+    repo.access.set_account("admin", generate_password_hash(md5[password], "pbkdf2:sha256:1"))  # quick to check
     secrets = {password, wrong}
     for plain in (password, wrong):
         secrets |= {md5[plain], md5[plain].upper(), base64.b64encode(f"admin:{plain}".encode()).decode()}
@@ -191,7 +191,8 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
 
 
 def address_counts(repo):
-    return repo.db.execute("SELECT address, failures, window_start FROM address_failures ORDER BY address").fetchall()
+    db = repo.database.connection
+    return db.execute("SELECT address, failures, window_start FROM address_failures ORDER BY address").fetchall()
 
 
 @pytest.fixture
@@ -312,6 +313,7 @@ def test_rationing_waits_for_more_failures_by_default(client, app, checks):
 def test_a_database_from_before_gets_the_count(db_path, make_app, checks):
     with closing(sqlite3.connect(db_path)) as old:
         old.execute("DROP TABLE address_failures")
+        old.execute("PRAGMA user_version = 1")  # the table came within schema 1
     client = make_app(LOGIN_ADDRESS_MAX_FAILURES=5).test_client()
     fail_with_fresh_usernames(client, 5)
     assert_wrong_login(log_in(client))

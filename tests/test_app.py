@@ -8,8 +8,9 @@ from contextlib import closing
 
 import pytest
 
-from forwarding import config, create_app
-from forwarding.db import get_repo
+from forwarding import config
+from forwarding.db import get_storage
+from forwarding.factory import create_app
 from tests.helpers import assert_error, assert_json, item, push, result, wrong_type
 
 
@@ -69,7 +70,7 @@ def test_a_first_start_waits_for_another_worker_holding_the_new_file(make_app, t
 def test_each_request_syncs_on_commit_and_waits_for_other_writers(make_app):
     app = make_app(BUSY_TIMEOUT_MS=1234)
     with app.app_context():
-        db = get_repo().db
+        db = get_storage().database.connection
         assert db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
         assert db.execute("PRAGMA busy_timeout").fetchone() == (1234,)
 

@@ -180,7 +180,7 @@ def test_expired_tokens_are_dropped_from_the_database(client, repo, clock):
     log_in(client)
     clock.advance(2 * 3600)
     token = log_in(client).get_json()["token"]
-    assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (1,)
+    assert repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone() == (1,)
     assert_allowed(protected_call(client, bearer(token)))
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from forwarding import cli, credentials, envfile
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 from tests.helpers import LINK_ITEMS, assert_error, basic, bearer, log_in, md5
 
 FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
@@ -51,7 +51,7 @@ def test_set_password_revokes_every_token(client, runner, auth, repo):
     )
     for headers in [auth, *({"Authorization": f"Bearer {token}"} for token in tokens)]:
         assert_error(client.get("/api/v1/forward/items", headers=headers), 401, "Log In")
-    assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
+    assert repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
     assert basic_status(client, "admin", "n3w-Secret") == 200  # Basic with the new password works at once
 
 
@@ -65,7 +65,7 @@ def test_a_non_ascii_password(client, runner):
 @pytest.fixture
 def terminal(monkeypatch):
     """stdin as a terminal, which the prompt needs (the runner's input is a pipe)."""
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli.access, "_stdin_is_terminal", lambda: True)
 
 
 def test_set_password_asks_twice(client, runner, terminal):
@@ -100,11 +100,11 @@ def test_set_password_from_stdin(client, runner):
     ],
 )
 def test_set_password_refusals(client, runner, repo, args, input, message):
-    before = repo.account().password_hash
+    before = repo.access.account().password_hash
     outcome = runner.invoke(args=["set-password", *args], input=input)
     assert (outcome.exit_code, outcome.stdout, outcome.stderr) == (2, "", f"Error: {message}\n")
-    assert repo.account().password_hash == before
-    assert repo.account().username == "admin"
+    assert repo.access.account().password_hash == before
+    assert repo.access.account().username == "admin"
 
 
 @pytest.mark.parametrize(
@@ -115,10 +115,10 @@ def test_set_password_refusals(client, runner, repo, args, input, message):
     ],
 )
 def test_set_password_at_the_prompt_refuses(client, runner, repo, terminal, typed, message):
-    before = repo.account().password_hash
+    before = repo.access.account().password_hash
     outcome = runner.invoke(args=["set-password"], input=typed)
     assert (outcome.exit_code, outcome.stderr) == (2, f"Error: {message}\n")
-    assert repo.account().password_hash == before
+    assert repo.access.account().password_hash == before
     assert log_in(client, password=md5("123456")).status_code == 200
 
 
@@ -171,7 +171,7 @@ def test_the_password_is_stored_salted_and_slow(runner, repo, db_path):
     hashes = []
     for _ in range(2):
         runner.invoke(args=["set-password", "--password", password])
-        hashes.append(repo.account().password_hash)
+        hashes.append(repo.access.account().password_hash)
     assert hashes[0] != hashes[1]
     assert hashes[0].split(":")[0] in ("scrypt", "pbkdf2")
     stored = b"".join(pathlib.Path(path).read_bytes() for path in (db_path, db_path + "-wal"))
@@ -186,7 +186,7 @@ def test_the_factory_password_warning(make_app, runner, repo, caplog):
     caplog.clear()
     make_app()
     assert warnings(caplog) == []
-    repo.set_account("admin", credentials.hash_password("123456"), is_default=True)  # a database from before
+    repo.access.set_account("admin", credentials.hash_password("123456"), is_default=True)  # a database from before
     make_app()
     assert warnings(caplog) == [FACTORY_WARNING]
 
@@ -219,10 +219,10 @@ def test_help(runner, command, summary):
 
 def test_revoke_tokens(runner, client, repo):
     tokens = [log_in(client, password=md5("123456")).get_json()["token"] for _ in range(2)]
-    stored = repo.db.execute("SELECT count(*) FROM tokens").fetchone()[0]  # and the fixture's own
+    stored = repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone()[0]  # and the fixture's own
     result = runner.invoke(args=["revoke-tokens"])
     assert (result.exit_code, result.stdout) == (0, f"Revoked {stored} tokens.\n")
-    assert repo.db.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
+    assert repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
     for token in tokens:
         response = client.get("/api/v1/forward/items", headers=bearer(token))
         assert_error(response, 401, "Log In")
@@ -359,8 +359,8 @@ def test_init_creates_the_database_once(tmp_path):
     assert forwarding("init", cwd=tmp_path) == (0, f"Created the database {path}.\n", warning)
     assert forwarding("list", cwd=tmp_path) == (0, f"No rules in {path}.\n", "")
     assert forwarding("init", cwd=tmp_path) == (0, f"The database {path} is there already: nothing to do.\n", warning)
-    repo = Repository.connect(str(path))
-    assert repo.account().username == "admin" and repo.count_rules() == 0
+    repo = Storage(str(path))
+    assert repo.access.account().username == "admin" and repo.rules.count() == 0
     repo.close()
 
 

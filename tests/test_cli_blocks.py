@@ -81,7 +81,7 @@ def test_unblock_all(runner, client, blocked, repo):
     assert (result.exit_code, result.stdout) == (0, "Lifted 3 login blocks of every address.\n")
     assert login(client, ADMIN_AWAY).status_code == 200
     assert login(client, ADMIN_HOME).status_code == 200
-    assert repo.db.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
+    assert repo.database.connection.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
 
 
 @pytest.mark.parametrize(
@@ -109,10 +109,12 @@ def test_set_password_lifts_the_accounts_blocks(runner, client, blocked):
 
 
 def test_a_database_from_before_gets_the_address_column(make_app, db_path, repo, runner):
-    repo.db.execute("ALTER TABLE login_failures DROP COLUMN address")
-    repo.db.execute("INSERT INTO login_failures VALUES ('k', 0, 0, ?)", (time.time() + 100,))  # without an address
+    db = repo.database.connection
+    db.execute("ALTER TABLE login_failures DROP COLUMN address")
+    db.execute("PRAGMA user_version = 1")  # the column came within schema 1
+    db.execute("INSERT INTO login_failures VALUES ('k', 0, 0, ?)", (time.time() + 100,))  # without an address
     make_app()
-    columns = [row[1] for row in repo.db.execute("PRAGMA table_info(login_failures)")]
+    columns = [row[1] for row in db.execute("PRAGMA table_info(login_failures)")]
     assert columns == ["key", "failures", "window_start", "blocked_until", "address"]
     result = runner.invoke(args=["blocks"])
     assert result.stdout.splitlines()[1].startswith("-        "), result.output

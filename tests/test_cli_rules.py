@@ -79,7 +79,7 @@ def test_export_of_nothing(runner):
 def test_export_then_import_restores(runner, rules, repo, tmp_path, db_path):
     path = str(tmp_path / "backup.json")
     runner.invoke(args=["export", "-o", path])
-    repo.db.execute("DELETE FROM rules")
+    repo.database.connection.execute("DELETE FROM rules")
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,

@@ -1,22 +1,22 @@
-"""The repository connection that each thread keeps between requests (forwarding/db.py)."""
+"""The storage connection that each thread keeps between requests (forwarding/db.py)."""
 
 import gc
 import os
 import threading
 
-from forwarding.db import get_repo
+from forwarding.db import get_storage
 from tests.helpers import stored_rules
 
 
 def test_a_thread_keeps_its_connection_between_requests(app):
     with app.app_context():
-        first = get_repo()
+        first = get_storage()
     with app.app_context():
-        assert get_repo() is first
+        assert get_storage() is first
 
     def in_another_thread():
         with app.app_context():
-            other.append(id(get_repo()))  # not the object: it closes in its own thread
+            other.append(id(get_storage()))  # not the object: it closes in its own thread
 
     other = []
     thread = threading.Thread(target=in_another_thread)
@@ -28,12 +28,12 @@ def test_a_thread_keeps_its_connection_between_requests(app):
 def test_a_connection_left_inside_a_transaction_is_replaced(app, repo):
     app.config["BUSY_TIMEOUT_MS"] = 100  # a write lock still held fails the write below at once
     with app.app_context():
-        broken = get_repo()
-        broken.db.execute("BEGIN IMMEDIATE")
-        broken.db.execute("INSERT INTO rules (forward_number, entities) VALUES (1, '[\"1\"]')")
+        broken = get_storage()
+        broken.database.connection.execute("BEGIN IMMEDIATE")
+        broken.database.connection.execute("INSERT INTO rules (forward_number, entities) VALUES (1, '[\"1\"]')")
     with app.app_context():
-        assert get_repo() is not broken
-        get_repo().put_rule(2, ["2"])
+        assert get_storage() is not broken
+        get_storage().rules.put_rule(2, ["2"])
     assert stored_rules(repo) == {2: (None, ["2"])}
 
 

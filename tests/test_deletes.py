@@ -20,8 +20,8 @@ BOTH = pytest.mark.parametrize("endpoint", [BY_NUMBER, BY_LINK_ID], ids=lambda e
 @pytest.fixture
 def seeded(repo, app):
     """Rules 101, 102 and 103 from Link (link_id 1010, 1020, 1030); rule 104 without a link_id."""
-    repo.apply_link_items([(number * 10, number, [str(number)]) for number in (101, 102, 103)])
-    repo.put_rule(104, ["104"])
+    repo.rules.apply_link_items([(number * 10, number, [str(number)]) for number in (101, 102, 103)])
+    repo.rules.put_rule(104, ["104"])
     return stored_rules(repo)
 
 
@@ -48,7 +48,7 @@ def test_deletes_in_request_order(client, auth, repo, seeded, endpoint):
 
 
 def test_the_example_of_the_docs(client, auth, repo, seeded):
-    repo.put_rule(102, [])  # gone, so that it is not found
+    repo.rules.put_rule(102, [])  # gone, so that it is not found
     response = delete(client, auth, BY_NUMBER, {"uid_items": [101, 102]})
     body = {
         "result": [
@@ -141,7 +141,7 @@ def test_the_body_is_json_whatever_its_content_type(client, auth, repo, seeded, 
 @BOTH
 def test_a_failure_part_way_deletes_nothing(client, auth, repo, seeded, endpoint):
     # The database refuses to delete rule 103: the deletes before it in the request must not stay.
-    repo.db.execute(
+    repo.database.connection.execute(
         "CREATE TRIGGER keep_103 BEFORE DELETE ON rules WHEN old.forward_number = 103"
         " BEGIN SELECT RAISE(ABORT, 'refused'); END"
     )

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from forwarding import config
-from forwarding.repository import Repository
+from forwarding.storage import Access, Rules
 from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, assert_error, assert_json, item, push, result, stored_rules
 
 
@@ -107,15 +107,15 @@ def fail(*args, **kwargs):
 
 
 @pytest.mark.parametrize(
-    "method, request_args",
+    "part, method, request_args",
     [
-        ("apply_link_items", ("POST", LINK_ITEMS, {"list_items": [item(1, 101, "101")]})),
-        ("account", ("GET", f"{LOGIN}?username=admin&password={MD5_123456}", None)),
-        ("token_owner", ("POST", LINK_ITEMS, {"list_items": []})),
+        (Rules, "apply_link_items", ("POST", LINK_ITEMS, {"list_items": [item(1, 101, "101")]})),
+        (Access, "account", ("GET", f"{LOGIN}?username=admin&password={MD5_123456}", None)),
+        (Access, "token_owner", ("POST", LINK_ITEMS, {"list_items": []})),
     ],
 )
-def test_an_unexpected_error_is_a_500_without_details(client, auth, monkeypatch, caplog, method, request_args):
-    monkeypatch.setattr(Repository, method, fail)
+def test_an_unexpected_error_is_a_500_without_details(client, auth, monkeypatch, caplog, part, method, request_args):
+    monkeypatch.setattr(part, method, fail)
     verb, path, body = request_args
     response = client.open(path, method=verb, json=body, headers=auth)
     assert_error(response, 500, "Internal server error")
@@ -133,14 +133,14 @@ def test_a_failure_part_way_through_a_push_leaves_nothing_of_it(client, auth, re
             raise OSError("no space left on device")
         return json.dumps(value)
 
-    monkeypatch.setattr("forwarding.repository.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
+    monkeypatch.setattr("forwarding.storage.rules.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
     response = push(client, auth, item(1, 101, "vizit:1"), item(2, 102), item(3, 103, "666"), item(4, 104, "104"))
     assert_error(response, 500, "Internal server error")
     assert stored_rules(repo) == before
 
 
 def test_the_log_says_what_failed(client, auth, monkeypatch, caplog):
-    monkeypatch.setattr(Repository, "apply_link_items", fail)
+    monkeypatch.setattr(Rules, "apply_link_items", fail)
     with caplog.at_level(logging.ERROR, logger="forwarding"):
         push(client, auth, item(1, 101, "101"))
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -12,9 +12,10 @@ from contextlib import closing
 import pytest
 from click.testing import CliRunner
 
-from forwarding import UnusableDatabase, cli, create_app
-from forwarding.db import get_repo
-from forwarding.repository import Repository
+from forwarding import cli
+from forwarding.db import get_storage
+from forwarding.factory import UnusableDatabase, create_app
+from forwarding.storage import Database
 from tests.helpers import assert_error, assert_json, item, push, result, stored_rules
 
 
@@ -26,17 +27,17 @@ def assert_internal_error(response):
 def every_connection(monkeypatch, app):
     """`every_connection(pragma)`: from now on, the app's connections run `pragma`: the one it
     keeps between requests, and each one opened later."""
-    connect = Repository.connect.__func__
+    open_ = Database.open.__func__
 
     def install(pragma):
-        def connect_with_pragma(cls, *args, **kwargs):
-            repository = connect(cls, *args, **kwargs)
-            repository.db.execute(pragma)
-            return repository
+        def open_with_pragma(cls, *args, **kwargs):
+            database = open_(cls, *args, **kwargs)
+            database.connection.execute(pragma)
+            return database
 
-        monkeypatch.setattr(Repository, "connect", classmethod(connect_with_pragma))
+        monkeypatch.setattr(Database, "open", classmethod(open_with_pragma))
         with app.app_context():
-            get_repo().db.execute(pragma)
+            get_storage().database.connection.execute(pragma)
 
     return install
 
@@ -45,7 +46,8 @@ def test_a_disk_full_mid_push_is_a_500_that_writes_nothing(client, auth, repo, e
     assert push(client, auth, *(item(n, n, "101") for n in range(1, 11))).status_code == 200
     before = stored_rules(repo)
     # The disk has room for two more pages; the push needs hundreds (its first items fit).
-    every_connection(f"PRAGMA max_page_count = {repo.db.execute('PRAGMA page_count').fetchone()[0] + 2}")
+    pages = repo.database.connection.execute("PRAGMA page_count").fetchone()[0]
+    every_connection(f"PRAGMA max_page_count = {pages + 2}")
     long_entries = [f"sip:{n}@sip{n}.bas-ip.com" for n in range(8)]
     assert_internal_error(push(client, auth, *(item(n, n, *long_entries) for n in range(1, 5001))))
     assert stored_rules(repo) == before

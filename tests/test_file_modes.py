@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from forwarding import create_app
-from forwarding.repository import Repository
+from forwarding.factory import create_app
+from forwarding.storage import Storage
 from tests.helpers import MD5_123456, stored_rules
 
 SIDE_FILES = ("", "-wal", "-shm", "-writer")
@@ -36,7 +36,7 @@ def test_a_new_database_and_its_side_files_are_never_for_others(tmp_path, umask,
     )
     assert (answer.status_code, answer.get_json()) == (200, {})
     assert modes(path) == dict.fromkeys(SIDE_FILES, mode)  # the -wal and -shm exist while it runs
-    repo = Repository.connect(path)
+    repo = Storage(path)
     assert stored_rules(repo) == {7: (None, ["101"])}
     repo.close()
 
@@ -47,13 +47,13 @@ def test_a_lock_file_left_readable_by_others_is_made_private(db_path, umask):
     old_lock = os.open(db_path + "-writer", os.O_RDONLY | os.O_CREAT, 0o666)
     os.close(old_lock)
     assert stat.S_IMODE(os.stat(db_path + "-writer").st_mode) == 0o666  # as a service before this one made it
-    Repository.connect(db_path).close()
+    Storage(db_path).close()
     assert stat.S_IMODE(os.stat(db_path + "-writer").st_mode) == 0o660
 
 
 def test_an_existing_database_keeps_its_mode(db_path, umask):
     os.chmod(db_path, 0o600)
     umask(0o000)
-    Repository.connect(db_path).close()
+    Storage(db_path).close()
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(db_path + "-writer").st_mode) == 0o600

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from forwarding import repository
+from forwarding.storage import rules as storage_rules
 from tests.helpers import answer, assert_error, expected, item, listed, push, stored_rules
 
 HISTORY = "/api/v1/forward/history"
@@ -52,7 +52,7 @@ def history(client, headers, query=""):
 
 def stored_history(repo):
     """Every record in the database, oldest first, as its columns."""
-    return repo.db.execute(
+    return repo.database.connection.execute(
         "SELECT id, time_ms, source, request_id, forward_number, before_link_id, before_entities,"
         " after_link_id, after_entities FROM history ORDER BY id"
     ).fetchall()
@@ -444,7 +444,7 @@ def test_a_failed_push_records_nothing(client, basic_auth, repo, writes, monkeyp
     stored_json = types.SimpleNamespace(
         dumps=lambda value: json.dumps(value) if value != ["666"] else 1 / 0, loads=json.loads
     )
-    monkeypatch.setattr(repository, "json", stored_json)  # the second rule cannot be written
+    monkeypatch.setattr(storage_rules, "json", stored_json)  # the second rule cannot be written
     response = push(client, basic_auth, item(1, 101, "2"), item(3, 103, "666"))
     assert_error(response, 500, "Internal server error")
     assert (stored_history(repo), stored_rules(repo)) == before
@@ -453,7 +453,7 @@ def test_a_failed_push_records_nothing(client, basic_auth, repo, writes, monkeyp
 def test_a_record_that_cannot_be_written_undoes_the_change(client, basic_auth, repo, writes, monkeypatch):
     writes.push(item(1, 101, "1"))
     before = stored_history(repo), stored_rules(repo)
-    monkeypatch.setattr(repository, "RECORD", repository.RECORD.replace("history", "no_such_table"))
+    monkeypatch.setattr(storage_rules, "RECORD", storage_rules.RECORD.replace("history", "no_such_table"))
     for method, path, body in [
         ("POST", "/api/v1/forward/items/link", {"list_items": [item(1, 101, "2")]}),
         ("POST", ITEM.format(101), {"forward_entity_list": ["2"]}),

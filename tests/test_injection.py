@@ -1,6 +1,6 @@
 """SQL injection: values shaped to break out of a query, through every field and parameter.
 
-repository.py binds every value as a parameter (no SQL is built from input), so these are only
+storage/ binds every value as a parameter (no SQL is built from input), so these are only
 wrong values or plain data; the tests check the answers and that every table is as it was.
 """
 
@@ -55,8 +55,8 @@ def database(client, auth, repo):
     assert push(client, auth, item(1, 1, "101"), item(2, 2, "101")).status_code == 200
 
     def snapshot():
-        schema = repo.db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
-        account = repo.db.execute("SELECT * FROM account").fetchall()
+        schema = repo.database.connection.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        account = repo.database.connection.execute("SELECT * FROM account").fetchall()
         return schema, account, stored_rules(repo)
 
     before = snapshot()

@@ -12,8 +12,8 @@ def post(client, headers, number, body=None, data=None):
 @pytest.fixture
 def seeded(repo):
     """Rule 101 from Link (link_id 7) and rule 102 made here, without a link_id."""
-    repo.apply_link_items([(7, 101, ["sip:100@sip.bas-ip.com", "vizit:101"])])
-    repo.put_rule(102, ["102"])
+    repo.rules.apply_link_items([(7, 101, ["sip:100@sip.bas-ip.com", "vizit:101"])])
+    repo.rules.put_rule(102, ["102"])
     return stored_rules(repo)
 
 

@@ -31,7 +31,7 @@ def test_an_update_replaces_the_list_and_the_link_id(client, auth, repo):
 
 
 def test_a_rule_without_a_link_id_gets_one(client, auth, repo):
-    repo.put_rule(101, ["101"])  # as POST /api/v1/forward/item/101 leaves it
+    repo.rules.put_rule(101, ["101"])  # as POST /api/v1/forward/item/101 leaves it
     assert_json(push(client, auth, item(7, 101, "vizit:1")), 200, result((7, "updated")))
     assert stored_rules(repo) == {101: (7, ["vizit:1"])}
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from forwarding import repository
+from forwarding.storage import rules as storage_rules
 from tests.helpers import INT64_MAX, ITEMS, LINK_ITEMS, answer, expected, listed, stored_rules, wrong_type
 
 
@@ -20,10 +20,10 @@ def link_id_of(number):
 
 def seed(repo, numbers, linked=()):
     """Rules for `numbers`; those in `linked` come from Link, with link_id_of(number)."""
-    repo.apply_link_items([(link_id_of(number), number, entries(number)) for number in linked])
+    repo.rules.apply_link_items([(link_id_of(number), number, entries(number)) for number in linked])
     for number in numbers:
         if number not in linked:
-            repo.put_rule(number, entries(number))
+            repo.rules.put_rule(number, entries(number))
     return stored_rules(repo)
 
 
@@ -44,7 +44,7 @@ def test_an_empty_list_has_one_empty_page(client, auth, path):
 
 
 def test_the_example_of_the_docs(client, auth, repo):
-    repo.put_rule(101, ["sip:100@sip.bas-ip.com", "vizit:123"])
+    repo.rules.put_rule(101, ["sip:100@sip.bas-ip.com", "vizit:123"])
     body = {
         "list_items": [{"forward_number": 101, "forward_entity_list": ["sip:100@sip.bas-ip.com", "vizit:123"]}],
         "list_option": {
@@ -62,8 +62,8 @@ EVERY_KIND = ["101", "laskomex:10", "vizit:10", "sip:100@sip.bas-ip.com", "sip:1
     "path, make_item", [(ITEMS, lambda rule: rule), (LINK_ITEMS, lambda rule: {"link_id": 7, **rule})]
 )
 def test_a_page_is_compact_json_on_one_line_as_every_answer(client, auth, repo, path, make_item):
-    # SQLite writes the page's rules (repository.py); the bytes are those Flask writes elsewhere.
-    repo.apply_link_items([(7, INT64_MAX, EVERY_KIND)])
+    # SQLite writes the page's rules (storage/rules.py); the bytes are those Flask writes elsewhere.
+    repo.rules.apply_link_items([(7, INT64_MAX, EVERY_KIND)])
     response = client.get(path, headers=auth)
     page = listed([make_item({"forward_number": INT64_MAX, "forward_entity_list": EVERY_KIND})], 1)
     assert response.status_code == 200
@@ -210,13 +210,16 @@ def test_the_all_list_ignores_a_link_id_parameter(client, auth, repo):
 
 
 def plan(repo, sql):
-    return [step for _, _, _, step in repo.db.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1})]
+    db = repo.database.connection
+    return [step for _, _, _, step in db.execute("EXPLAIN QUERY PLAN " + sql, {"offset": 0, "limit": 1})]
 
 
-COUNTS = {f"count {'linked' if linked else 'all'}": sql for linked, sql in repository.LIST_COUNT.items()}
+COUNTS = {"count all": storage_rules.COUNT_ALL, "count linked": storage_rules.COUNT_LINKED}
 PAGES = {
-    f"page {'linked' if linked else 'all'} {'desc' if descending else 'asc'}": (linked, sql)
-    for (linked, descending), sql in repository.LIST_PAGE.items()
+    "page all asc": (False, storage_rules.PAGE),
+    "page all desc": (False, storage_rules.PAGE_DESCENDING),
+    "page linked asc": (True, storage_rules.LINKED_PAGE),
+    "page linked desc": (True, storage_rules.LINKED_PAGE_DESCENDING),
 }
 
 

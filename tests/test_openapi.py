@@ -9,9 +9,10 @@ import pytest
 import schemathesis
 from werkzeug.security import generate_password_hash
 
-from forwarding import create_app, openapi
+from forwarding import openapi
+from forwarding.factory import create_app
 from forwarding.limits import INT64_MAX, is_forward_entity
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 from tests.entries import ACCEPTED, PATTERNS, REJECTED
 from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, NO_THROTTLE, WRONG_JSON, no_value, wrong_type
 
@@ -22,8 +23,8 @@ from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, NO_THROTTLE, WRONG_JSON
 _data = tempfile.TemporaryDirectory()
 # No throttling: schemathesis fails logins by the hundred, which would refuse its own token's.
 APP = create_app({"TESTING": True, "DATABASE": os.path.join(_data.name, "forwarding.db"), **NO_THROTTLE})
-_repo = Repository.connect(APP.config["DATABASE"])
-_repo.set_account("admin", generate_password_hash(MD5_123456, method="pbkdf2:sha256:1"), is_default=True)
+_repo = Storage(APP.config["DATABASE"])
+_repo.access.set_account("admin", generate_password_hash(MD5_123456, method="pbkdf2:sha256:1"), is_default=True)
 _repo.close()
 
 _CONFIG = schemathesis.Config.from_dict(

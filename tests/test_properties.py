@@ -18,8 +18,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from forwarding import create_app
-from forwarding.repository import Repository
+from forwarding.factory import create_app
+from forwarding.storage import Storage
 from tests.expected_errors import BODY_ERRORS, QUERIES, forward_uid_error, query_error
 from tests.helpers import (
     INT64_MAX,
@@ -63,7 +63,7 @@ class Service:
         # No throttling here: the generated logins fail thousands of times (test_abuse.py has it).
         self.app = create_app({"TESTING": True, "DATABASE": database, **NO_THROTTLE})
         self.client = self.app.test_client()
-        self.repo = Repository.connect(database)
+        self.repo = Storage(database)
         self.auth = bearer(token)
 
     def request(self, method, path, headers=None, **kwargs):

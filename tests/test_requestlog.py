@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from forwarding import create_app, requestlog
-from forwarding.repository import Repository
+from forwarding import requestlog
+from forwarding.factory import create_app
+from forwarding.storage import Rules
 from tests.helpers import MD5_123456, basic, bearer, log_in
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -91,7 +92,7 @@ def test_error_answers_are_logged(client, request_lines, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Repository, "list_rules", fail)
+    monkeypatch.setattr(Rules, "page", fail)
     response = client.get("/api/v1/forward/items", headers={**basic("admin", "123456"), "X-Request-ID": "r500"})
     assert response.status_code == 500 and response.headers["X-Request-ID"] == "r500"
     assert [(r.request["method"], r.request["path"], r.request["status"]) for r in request_lines()] == [

@@ -1,4 +1,4 @@
-"""The writers' queue (forwarding/writelock.py): one write transaction at a time, across threads
+"""The writers' queue (forwarding/storage/writelock.py): one write transaction at a time, across threads
 and processes; a wait bounded by the busy timeout; no lock left behind by a process that dies."""
 
 import os
@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from forwarding.repository import Repository
-from forwarding.writelock import WriteLock
+from forwarding.storage import Storage
+from forwarding.storage.writelock import WriteLock
 from tests.helpers import assert_error, assert_json, stored_rules
 
 BODY = {"forward_entity_list": ["101"]}
@@ -62,7 +62,7 @@ def test_a_write_that_waits_past_the_busy_timeout_is_a_500_that_writes_nothing(m
 
 HOLD_UNTIL_KILLED = """
 import sys, time
-from forwarding.writelock import WriteLock
+from forwarding.storage.writelock import WriteLock
 WriteLock(sys.argv[1] + "-writer", owner_of=sys.argv[1]).acquire(timeout=1)
 print("held", flush=True)
 time.sleep(60)
@@ -88,10 +88,10 @@ def test_the_lock_of_a_process_that_dies_is_released(make_app, auth, repo, db_pa
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root makes files for other users")
 def test_a_lock_file_made_by_root_belongs_to_the_database_s_owner(tmp_path):
     database = tmp_path / "forwarding.db"
-    Repository.connect(str(database)).close()  # the database, and its lock file, made by root
+    Storage(str(database)).close()  # the database, and its lock file, made by root
     os.remove(str(database) + WRITER)
     os.chown(database, 4321, 4322)  # as if the service's own user had made the database
-    Repository.connect(str(database)).close()  # an operator's command, as root
+    Storage(str(database)).close()  # an operator's command, as root
     lock_file = os.stat(str(database) + WRITER)
     assert (lock_file.st_uid, lock_file.st_gid) == (4321, 4322)
 
@@ -100,7 +100,7 @@ def test_a_lock_file_made_by_root_belongs_to_the_database_s_owner(tmp_path):
 def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_path, link):
     # The directory is the service user's: a root command must not change what a link names.
     database = tmp_path / "forwarding.db"
-    Repository.connect(str(database)).close()
+    Storage(str(database)).close()
     lock_file = str(database) + WRITER
     os.remove(lock_file)
     target = tmp_path / "precious"
@@ -108,5 +108,5 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_pat
     target.chmod(0o600)
     link(target, lock_file)
     with pytest.raises(sqlite3.OperationalError, match="unable to open the lock file"):
-        Repository.connect(str(database))
+        Storage(str(database))
     assert (target.read_text(), stat.S_IMODE(target.stat().st_mode)) == ("secret\n", 0o600)

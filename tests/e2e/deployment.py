@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from forwarding.repository import Repository
+from forwarding.storage import Storage
 from tests.helpers import MD5_123456, stored_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -448,8 +448,8 @@ class Deployment:
 
 def stored(database):
     """`(rules, integrity check)`: the database as the service left it, read directly."""
-    with closing(Repository.connect(str(database))) as repo:
-        return stored_rules(repo), repo.db.execute("PRAGMA integrity_check").fetchall()
+    with closing(Storage(str(database))) as repo:
+        return stored_rules(repo), repo.database.connection.execute("PRAGMA integrity_check").fetchall()
 
 
 def sip_entities(number):

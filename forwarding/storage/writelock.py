@@ -1,6 +1,6 @@
 """One writer at a time, and the next one let in soon after: a lock file beside the database.
 
-Every write transaction of the repository first takes an exclusive flock(2) on this file, then
+Every write transaction (database.py) first takes an exclusive flock(2) on this file, then
 SQLite's own write lock, which is then free. SQLite's busy handler sleeps for milliseconds between
 tries, many times longer than a commit here: writers would sleep beside a free lock. A waiter here
 tries again after 50 us, doubling up to 1 ms (docs/performance.md). The kernel releases the lock

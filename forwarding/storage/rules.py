@@ -1,0 +1,307 @@
+"""The rules and their history: the lists, one rule, the writes of the API and of the operator.
+
+Every write is one `change(...)`: it notes the rules the write may touch as they are, lets the
+write run, and records in the history each of them whose state then differs, in the same
+transaction. No SQL is ever built from input: every statement is fixed text.
+"""
+
+import enum
+import json
+import time
+from contextlib import contextmanager
+
+from ..limits import HISTORY_LIMIT, INT64_MAX
+
+
+class Outcome(enum.Enum):
+    """What a write did to one rule it was asked about; the value is the API's `extended_info`."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    NOT_FOUND = "entity_not_found"
+
+
+class Source(enum.Enum):
+    """Which write made a change; the value is what the history stores and shows."""
+
+    LINK = "link"  # apply_link_items: the Link push
+    ITEM = "item"  # put_rule: one rule
+    DELETE = "delete"  # delete_rules
+    DELETE_LINK = "delete_link"  # delete_linked_rules
+    IMPORT = "import"  # import_rules: the operator's import
+
+
+# The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
+# already, and decoding and encoding them again in Python is most of a list request's own work.
+# The plain list never shows link_id.
+_ITEM = "json_object('forward_number', forward_number, 'forward_entity_list', json(entities))"
+_LINKED_ITEM = (
+    "json_object('link_id', link_id, 'forward_number', forward_number, 'forward_entity_list', json(entities))"
+)
+
+
+def _page(item, rows, linked_only, descending):
+    # A page is found in two steps: the key of its first rule, `:offset` entries into the slim
+    # index rules_by_number, then `:limit` rules from that key on. A page past the end has no
+    # first key (NULL), so it is empty.
+    where = "link_id IS NOT NULL AND " if linked_only else ""
+    first = "WHERE link_id IS NOT NULL " if linked_only else ""
+    bound, order = ("<=", " DESC") if descending else (">=", "")
+    return f"""SELECT {item} FROM {rows}
+        WHERE {where}forward_number {bound} (SELECT forward_number FROM rules INDEXED BY rules_by_number
+                                 {first}ORDER BY forward_number{order} LIMIT 1 OFFSET :offset)
+        ORDER BY forward_number{order} LIMIT :limit"""
+
+
+COUNT_ALL = "SELECT count(*) FROM rules"
+COUNT_LINKED = "SELECT count(*) FROM rules WHERE link_id IS NOT NULL"
+PAGE = _page(_ITEM, "rules", linked_only=False, descending=False)
+PAGE_DESCENDING = _page(_ITEM, "rules", linked_only=False, descending=True)
+LINKED_PAGE = _page(_LINKED_ITEM, "rules INDEXED BY rules_by_number", linked_only=True, descending=False)
+LINKED_PAGE_DESCENDING = _page(_LINKED_ITEM, "rules INDEXED BY rules_by_number", linked_only=True, descending=True)
+BY_LINK_ID = f"SELECT {_LINKED_ITEM} FROM rules WHERE link_id = ?"
+
+# The rules a write may touch, as they were before it, go to temp.touched (database.TOUCHED).
+SNAPSHOT_ALL = "INSERT OR IGNORE INTO temp.touched SELECT forward_number, link_id, entities FROM rules"
+SNAPSHOT_NUMBERS = f"{SNAPSHOT_ALL} WHERE forward_number IN (SELECT value FROM json_each(?))"
+SNAPSHOT_LINK_IDS = f"{SNAPSHOT_ALL} WHERE link_id IN (SELECT value FROM json_each(?))"
+SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT forward_number FROM rules"
+SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
+# One record per touched rule whose state differs from its snapshot: the removed rules first, so
+# that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
+RECORD = """INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,
+                             after_link_id, after_entities)
+    SELECT :time_ms, :source, :request_id, t.forward_number, t.link_id, t.entities, r.link_id, r.entities
+    FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
+    WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id
+    ORDER BY r.forward_number IS NOT NULL, t.forward_number"""
+
+# Records past the newest `:keep` are pruned, perhaps a transaction late; reads never show them.
+_NEWEST = "(SELECT max(id) FROM history)"
+_KEPT = f"id > coalesce({_NEWEST}, 0) - :keep"
+HISTORY_COLUMNS = (
+    "id, time_ms, source, request_id, forward_number, before_link_id, before_entities, after_link_id, after_entities"
+)
+# Only the oldest records are ever deleted, so the ids are contiguous: the whole history's
+# count is the span of its kept ids, and a page starts `:offset` ids below the newest.
+HISTORY_COUNT = f"SELECT coalesce({_NEWEST} - max((SELECT min(id) FROM history) - 1, {_NEWEST} - :keep), 0)"
+HISTORY_PAGE = f"WHERE id <= {_NEWEST} - :offset AND {_KEPT} ORDER BY id DESC LIMIT :limit"
+OF_NUMBER = "forward_number = :number"
+OF_LINK_ID = "(before_link_id = :link_id OR after_link_id = :link_id)"
+
+
+def history_statements(number=None, link_id=None):
+    """`(count, page)`: the statements of a history page, of the records of the rule `number`,
+    or of `link_id` before or after, or of both, or of them all when both are None."""
+    conditions = [where for where, given in ((OF_NUMBER, number), (OF_LINK_ID, link_id)) if given is not None]
+    if not conditions:
+        return HISTORY_COUNT, HISTORY_PAGE
+    where = " AND ".join(conditions)
+    count = f"SELECT count(*) FROM history WHERE {where} AND {_KEPT}"
+    return count, f"WHERE {where} AND {_KEPT} ORDER BY id DESC LIMIT :limit OFFSET :offset"
+
+
+class Change:
+    """One record of the history: a rule as it was before a transaction and after it.
+
+    `before` and `after` are `(link_id, entities)`, or None where there was no rule.
+    """
+
+    __slots__ = ("id", "time_ms", "source", "request_id", "forward_number", "before", "after")
+
+    def __init__(self, id_, time_ms, source, request_id, number, before_link, before, after_link, after):
+        self.id = id_
+        self.time_ms = time_ms
+        self.source = Source(source)
+        self.request_id = request_id
+        self.forward_number = number
+        self.before = None if before is None else (before_link, json.loads(before))
+        self.after = None if after is None else (after_link, json.loads(after))
+
+    @property
+    def action(self):
+        if self.before is None:
+            return Outcome.CREATED
+        return Outcome.DELETED if self.after is None else Outcome.UPDATED
+
+
+class Rules:
+    """The rules and their history in `database` (a database.Database); the newest `history_limit`
+    records of the history are kept (0: none)."""
+
+    def __init__(self, database, history_limit=HISTORY_LIMIT):
+        self.database = database
+        self.history_limit = history_limit
+        self._read = database.connection.execute  # a statement outside a transaction
+
+    @contextmanager
+    def change(self, source, request_id, numbers=(), link_ids=(), everything=False):
+        """A write transaction on the rules, which yields the connection. First it notes the rules
+        with these forward_numbers or link_ids as they are, and the numbers that have no rule yet;
+        or, with `everything`, every rule, and as it ends the rules created since. As it commits,
+        within it, the history gains one record per noted rule whose state differs."""
+        with self.database.transaction() as db:
+            keeps_history = bool(self.history_limit)
+            if keeps_history:
+                self._snapshot(db, numbers, link_ids, everything)
+            yield db
+            if keeps_history:
+                if everything:
+                    db.execute(SNAPSHOT_CREATED)
+                values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
+                db.execute(RECORD, values)
+            db.execute("DELETE FROM temp.touched")
+            self._prune(db)
+
+    @staticmethod
+    def _snapshot(db, numbers, link_ids, everything):
+        if everything:
+            db.execute(SNAPSHOT_ALL)
+        if numbers:
+            numbers = json.dumps(numbers)  # up to 100,000 ids: encoded once for both statements
+            db.execute(SNAPSHOT_NUMBERS, (numbers,))
+        if link_ids:
+            db.execute(SNAPSHOT_LINK_IDS, (json.dumps(link_ids),))
+        if numbers:
+            db.execute(SNAPSHOT_ABSENT, (numbers,))
+
+    def _prune(self, db):
+        keep = self.history_limit
+        # A range of the oldest rowids: its cost is the records this write added, whatever the
+        # history's size (more once, after the limit is lowered).
+        (newest,) = db.execute("SELECT max(id) FROM history").fetchone()
+        if newest is not None and newest > keep:
+            db.execute("DELETE FROM history WHERE id <= ?", (newest - keep,))
+
+    # -- the API's writes ------------------------------------------------------------------------
+
+    def apply_link_items(self, items, request_id=None):
+        """Apply `(link_id, forward_number, entities)` items in order; one Outcome each.
+
+        A non-empty list creates or replaces the rule and gives it the link_id, removing any
+        other rule that held that link_id (INSERT OR REPLACE deletes every row it conflicts
+        with). An empty list removes the rule. Each item sees the ones before it.
+        """
+        # Every rule the push may touch: those it names, and those holding a link_id it gives.
+        numbers, link_ids = [number for _, number, _ in items], [link_id for link_id, _, _ in items]
+        with self.change(Source.LINK, request_id, numbers=numbers, link_ids=link_ids) as db:
+            return _apply(db, items)
+
+    def put_rule(self, number, entities, request_id=None):
+        """Create or replace one rule, keeping its link_id; an empty list removes it."""
+        with self.change(Source.ITEM, request_id, numbers=[number]) as db:
+            if entities:
+                db.execute(
+                    "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
+                    " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
+                    (number, json.dumps(entities)),
+                )
+            else:
+                db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+
+    def delete_rules(self, numbers, request_id=None):
+        with self.change(Source.DELETE, request_id, numbers=numbers) as db:
+            return _delete_each(db, "DELETE FROM rules WHERE forward_number = ?", numbers)
+
+    def delete_linked_rules(self, link_ids, request_id=None):
+        with self.change(Source.DELETE_LINK, request_id, link_ids=link_ids) as db:
+            return _delete_each(db, "DELETE FROM rules WHERE link_id = ?", link_ids)
+
+    # -- the API's reads -------------------------------------------------------------------------
+
+    def page(self, limit, page_number, descending=False):
+        """`(total, page)`: how many rules there are, and one page of them as a JSON array of the
+        API's objects."""
+        return self._page(COUNT_ALL, PAGE_DESCENDING if descending else PAGE, limit, page_number)
+
+    def linked_page(self, limit, page_number, descending=False, link_id=None):
+        """`page` of the rules that have a link_id, or of the one with `link_id`."""
+        if link_id is None:
+            statement = LINKED_PAGE_DESCENDING if descending else LINKED_PAGE
+            return self._page(COUNT_LINKED, statement, limit, page_number)
+        offset = min((page_number - 1) * limit, INT64_MAX)
+        row = self._read(BY_LINK_ID, (link_id,)).fetchone()
+        total, rows = (0, []) if row is None else (1, [row][offset : offset + limit])
+        return total, _array(rows)
+
+    def _page(self, count, page, limit, page_number):
+        values = {"offset": min((page_number - 1) * limit, INT64_MAX), "limit": limit}
+        with self.database.transaction("DEFERRED") as db:  # the count and the page from one snapshot
+            total = db.execute(count).fetchone()[0]
+            rows = db.execute(page, values).fetchall()
+        return total, _array(rows)
+
+    def rule(self, number):
+        """`(link_id, entities)` of the rule with this forward_number, or None."""
+        row = self._read("SELECT link_id, entities FROM rules WHERE forward_number = ?", (number,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def history(self, limit, page_number, number=None, link_id=None):
+        """`(total, changes)`: how many records match, and one page of them as Change values,
+        newest first; `number` and `link_id` keep the records of that rule, or that link_id
+        before or after."""
+        values = {"number": number, "link_id": link_id, "keep": self.history_limit}
+        values.update(limit=limit, offset=min((page_number - 1) * limit, INT64_MAX))
+        count, page = history_statements(number, link_id)
+        with self.database.transaction("DEFERRED") as db:  # the count and the page from one snapshot
+            total = db.execute(count, values).fetchone()[0]
+            rows = db.execute(f"SELECT {HISTORY_COLUMNS} FROM history {page}", values).fetchall()
+        return total, [Change(*row) for row in rows]
+
+    # -- for the operator's commands (cli/rules.py) ---------------------------------------------
+
+    def count(self):
+        return self._read(COUNT_ALL).fetchone()[0]
+
+    def each_rule(self, limit=None):
+        """Every rule, or the first `limit`, as `(link_id, forward_number, entities)` in
+        forward_number order; read lazily, from one snapshot."""
+        rows = self._read(
+            "SELECT link_id, forward_number, entities FROM rules ORDER BY forward_number LIMIT ?",
+            (-1 if limit is None else limit,),  # SQLite: a negative LIMIT is no limit
+        )
+        return ((link_id, number, json.loads(text)) for link_id, number, text in rows)
+
+    def import_rules(self, rules, replace=False):
+        """Write `(link_id, forward_number, entities)` rules in one transaction, as the API would.
+
+        A rule with a link_id takes it from any other rule, which is removed (as a Link push
+        does); one without keeps the link_id it has (as a single rule's write does); an empty
+        list removes the rule.
+        `replace` removes every rule first. Returns how many that removed and one Outcome
+        per rule.
+        """
+        # Every rule as it was: `rules` is read once, as it is written (it may be a progress bar).
+        with self.change(Source.IMPORT, None, everything=True) as db:
+            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
+            return removed, _apply(db, rules)
+
+
+def _array(rows):
+    return f"[{','.join(item for (item,) in rows)}]"
+
+
+def _apply(db, rules):
+    # A rule whose link_id is None keeps the one it has: the import of a legacy table.
+    outcomes = []
+    for link_id, number, entities in rules:
+        existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
+        if entities:
+            db.execute(
+                "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+                " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
+                (number, link_id, json.dumps(entities)),
+            )
+            outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
+        elif existed:
+            db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+            outcomes.append(Outcome.DELETED)
+        else:
+            outcomes.append(Outcome.NOT_FOUND)
+    return outcomes
+
+
+def _delete_each(db, statement, keys):
+    # One at a time, in order: a key repeated in one request finds nothing the second time.
+    return [Outcome.DELETED if db.execute(statement, (key,)).rowcount else Outcome.NOT_FOUND for key in keys]

@@ -1,11 +1,10 @@
 """Each endpoint declared once: its route, its checks and its OpenAPI operation come from one `Endpoint`.
 
-`endpoint = Endpoints(bp)`, then `@endpoint("GET", "/path/<name>", ...)` on a view whose docstring
-gives the document its summary and description: the view is
-registered on the blueprint behind the authentication (unless public) and the checks of its
-inputs, in the order of docs/api.md, 5.3: the path's values, the query, then the body. It gets
-what they loaded as `path`, `query` and `body`. openapi.py builds the document from the same
-declarations.
+`endpoint = Endpoints(bp)`, then `@endpoint("GET", "/path/<name>", ...)` on a view, whose docstring
+is the document's summary and description. The view is registered on the blueprint behind the
+authentication (unless public) and the checks of its inputs in the order of docs/api.md, 5.3: the
+path's values, the query, then the body; it gets what they loaded as `path`, `query` and `body`.
+openapi.py builds the document from the same declarations.
 """
 
 import inspect
@@ -47,6 +46,10 @@ class Endpoint:
     own_query: bool = False  # the view reads its query itself: `query` only documents it
     extension: bool = False  # a support extension, which no panel has
     errors: dict = field(default_factory=dict)
+
+    @property
+    def checked_query(self):
+        return None if self.own_query else self.query
 
     @property
     def path_template(self):
@@ -93,7 +96,7 @@ class Endpoints:
 def _checking(endpoint, view):
     """The view behind the checks of its inputs, in the order of docs/api.md, 5.3."""
     path_keys = _path_keys(endpoint.path)
-    query = None if endpoint.own_query else endpoint.query
+    query = endpoint.checked_query
     body, list_name = endpoint.body, endpoint.body and endpoint.list_name
 
     def checked(**values):

@@ -150,9 +150,8 @@ def _operation(endpoint):
     """The OpenAPI operation of an endpoint (endpoint.Endpoint)."""
     answer = endpoint.answer
     responses = {"200": _answer(answer.description, answer, answer.examples), "500": _ref("Internal")}
-    query = None if endpoint.own_query else endpoint.query
-    if endpoint.path or query or endpoint.body:
-        responses["400"] = _bad_input(endpoint.path, query, endpoint.body)
+    if endpoint.path or endpoint.checked_query or endpoint.body:
+        responses["400"] = _bad_input(endpoint.path, endpoint.checked_query, endpoint.body)
     if not endpoint.public:
         responses["401"] = _ref("LogIn")
     if endpoint.body:

@@ -156,7 +156,8 @@ def set_item(path, body):
 
     Creates or replaces the rule, keeping its link_id; an empty list removes it.
     """
-    get_repo().put_rule(path["forward_uid"], body["forward_entity_list"], request_id=g.request_id)
+    number, entities = path["forward_uid"], body["forward_entity_list"]
+    get_repo().put_rule(number, entities, request_id=g.request_id)
     return {}
 
 

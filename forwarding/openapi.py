@@ -14,14 +14,11 @@ The tests hold the served document to a copy, tests/openapi.json; after a change
 write it again with `python -m forwarding.openapi > tests/openapi.json` and review the diff.
 """
 
-import json
-import sys
-
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import messages, schemas
-from .limits import INT64_MAX, MAX_ENTITIES, MAX_ENTRY_LENGTH, MAX_LIST_ELEMENTS, MEMORY_PER_BODY_BYTE, PATTERNS
+from .limits import INT64_MAX, MAX_ENTRY_LENGTH, MAX_LIST_ELEMENTS, MEMORY_PER_BODY_BYTE, PATTERNS
 
 _EXTENSION = "forwarding.openapi"
 
@@ -208,10 +205,3 @@ def document(app, endpoints):
     if _EXTENSION not in app.extensions:
         app.extensions[_EXTENSION] = build(endpoints, app.config["MAX_ENTITIES"])
     return app.extensions[_EXTENSION]
-
-
-if __name__ == "__main__":  # the tests' copy, with the default list limit
-    from .api import endpoint
-
-    json.dump(build(endpoint, MAX_ENTITIES), sys.stdout, indent=2, ensure_ascii=False)
-    print()

@@ -72,7 +72,7 @@ COPY = os.path.join(os.path.dirname(__file__), "openapi.json")
 def test_document_is_the_checked_in_copy(document):
     """The served document, whole, is tests/openapi.json: the same paths, methods, parameters,
     schemas and error examples. After an intended change to the API, write the copy again with
-    `python -m forwarding.openapi > tests/openapi.json` and review its diff."""
+    `python -m tests.test_openapi > tests/openapi.json` and review its diff."""
     with open(COPY, encoding="utf-8") as copy:
         assert document == json.load(copy)
 
@@ -208,3 +208,7 @@ def test_the_history_example_keeps_to_the_document(document):
     assert validator.is_valid(example)
     [record] = example["list_items"]
     assert not validator.is_valid({**example, "list_items": [{**record, "time": "2026-11-30T10:15:04Z"}]})
+
+
+if __name__ == "__main__":  # the copy: the document this app serves, with the default list limit
+    print(json.dumps(APP.test_client().get("/api/v1/openapi.json").get_json(), indent=2, ensure_ascii=False))

@@ -92,8 +92,11 @@ def _first_schema(db):
 
 
 def _history(db):
-    # Schema 1 had three shapes: the first tables; then address_failures; then login_failures.address
-    # as well. Each part that is missing is added first.
+    # Schema 1 had three shapes: rules, tokens, account and settings with an index `rules_linked`;
+    # then login_failures, address_failures and the index rules_by_number too; then
+    # login_failures.address as well. Each part that is missing is added first.
+    _first_schema(db)
+    db.execute("DROP INDEX IF EXISTS rules_linked")  # rules_by_number serves the link lists now
     db.execute(ADDRESS_FAILURES)
     if "address" not in {row[1] for row in db.execute("PRAGMA table_info(login_failures)")}:
         # The address alone, for the operator (NULL: a row older than the column).

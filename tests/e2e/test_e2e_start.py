@@ -3,8 +3,12 @@ a warning once per start of the master, not per worker (wsgi.ini has the master 
 settings and the database, forwarding/startcheck.py)."""
 
 import os
+import platform
 import signal
+import sqlite3
 import subprocess
+import sys
+from contextlib import closing
 
 import pytest
 
@@ -56,6 +60,38 @@ def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tm
     assert ours(log) == [f"forwarding: cannot use the database '{database}': file is not a database; not starting"]
     assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
     assert database.read_bytes() == b"this is no database\n" * 300
+
+
+def test_a_database_of_a_newer_schema_stops_the_start_with_one_line_and_stays(programs, tmp_path):
+    database = tmp_path / "forwarding.db"
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA user_version = 99")
+    before = database.read_bytes()
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert ours(log) == [
+        f"forwarding: cannot use the database '{database}': made by a newer forwarding "
+        "(schema 99; this code knows up to 2); not starting"
+    ]
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert database.read_bytes() == before
+
+
+def test_a_start_names_the_release_the_schema_the_python_and_the_database_once(programs, tmp_path):
+    uwsgi, _ = http_uwsgi(programs[1], tmp_path)
+    uwsgi.start()
+    try:
+        log = uwsgi.log()
+    finally:
+        uwsgi.stop()
+    # Under uWSGI the Python is the library uWSGI loaded: this virtualenv's, as the test runs it.
+    started = (
+        f"forwarding 1.1.0 (schema 2) starting on Python {platform.python_version()} ({sys.base_prefix}, "
+        f"run by {programs[1]}), database {tmp_path / 'forwarding.db'}"
+    )
+    assert [line.split(" INFO forwarding: ", 1)[1] for line in log.splitlines() if " starting on Python " in line] == [
+        started
+    ]
 
 
 def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_path):

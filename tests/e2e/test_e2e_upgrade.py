@@ -1,6 +1,7 @@
 """An upgrade as README's "Upgrading" does it, in a clone of the repository: the service (uWSGI
 with the clone's wsgi.ini, which puts the checkout first on its path) and the `forwarding`
-command of the clone's virtualenv report the same release before a `git pull` and after it.
+command of the clone's virtualenv report the same release before a `git pull` and after the
+restart. uWSGI's chain reload, which README says does not upgrade, is tried in between.
 
 The virtualenv is the deployment's shape without building it again: the checkout installed
 editable (README's install command) into a virtualenv of its own, which finds the dependencies
@@ -24,7 +25,15 @@ from tests.e2e.deployment import ROOT, START_TIMEOUT, free_port, request, wait_u
 pytestmark = pytest.mark.e2e
 
 STARTED = re.compile(r" INFO forwarding: forwarding (\S+) \(schema \d+\) starting on Python ")
-GIT = ["git", "-c", "user.name=upgrade test", "-c", "user.email=upgrade@test.invalid", "-c", "advice.detachedHead=false"]
+GIT = [
+    "git",
+    "-c",
+    "user.name=upgrade test",
+    "-c",
+    "user.email=upgrade@test.invalid",
+    "-c",
+    "advice.detachedHead=false",
+]
 
 
 def git(*arguments, cwd):
@@ -52,6 +61,7 @@ class Service:
 
     def __init__(self, checkout, directory):
         self.checkout = checkout
+        self.chain_reload = directory / "chain-reload"
         self.port = free_port()
         self.log_path = directory / "uwsgi.log"
         self.env = {
@@ -64,7 +74,8 @@ class Service:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(self.checkout / ".venv" / "bin" / "uwsgi"), "--ini", str(self.checkout / "wsgi.ini")],
+                [str(self.checkout / ".venv" / "bin" / "uwsgi"), "--ini", str(self.checkout / "wsgi.ini")]
+                + ["--touch-chain-reload", str(self.chain_reload)],
                 cwd=self.checkout,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -89,6 +100,15 @@ class Service:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
+    def reload_chained(self):
+        """uWSGI's chain reload: each worker replaced in turn, the master kept."""
+        done = self.log().count("chain reloading complete")
+        self.chain_reload.touch()
+        wait_until(lambda: self.log().count("chain reloading complete") > done, 60, "no chain reload")
+
+    def firmware_version(self):
+        return request(self.port, "GET", "/api/info").json()["firmware_version"]
+
     def releases_started(self):
         """The release each start of the service named in its log, in order."""
         return STARTED.findall(self.log())
@@ -108,7 +128,7 @@ def command_release(checkout):
     return re.match(r"forwarding (\S+)", printed).group(1)
 
 
-def test_after_a_pull_and_a_restart_the_service_and_the_command_run_the_new_release(programs, tmp_path):
+def test_after_a_pull_a_restart_runs_the_new_release_in_the_service_and_the_command(programs, tmp_path):
     upstream, checkout = tmp_path / "upstream", tmp_path / "checkout"
     # The repository as committed, and the host's checkout of it.
     git("clone", "-q", str(ROOT), str(upstream), cwd=tmp_path)
@@ -119,15 +139,28 @@ def test_after_a_pull_and_a_restart_the_service_and_the_command_run_the_new_rele
     try:
         before = service.releases_started()
         assert before == [command_release(checkout)]
+        assert service.firmware_version() == "1.0.0"
 
-        # A new release upstream, fetched as README's "Upgrading" does; pip is not run again.
-        init = upstream / "forwarding" / "__init__.py"
-        init.write_text(re.sub(r'__version__ = "[^"]*"', '__version__ = "9.9.9"', init.read_text()))
+        # A new release upstream, fetched as README's "Upgrading" does; pip is not run again. Its
+        # code answers differently too: /api/info's default firmware_version (a setting).
+        for path, old, new in [
+            ("__init__.py", r'__version__ = "[^"]*"', '__version__ = "9.9.9"'),
+            ("config.py", r'"FIRMWARE_VERSION": "1.0.0"', '"FIRMWARE_VERSION": "9.9.9"'),
+        ]:
+            module = upstream / "forwarding" / path
+            module.write_text(re.sub(old, new, module.read_text()))
         git("commit", "-q", "-am", "Release 9.9.9", cwd=upstream)
         git("pull", "-q", cwd=checkout)
+        assert command_release(checkout) == "9.9.9"
+
+        # New workers, one at a time, run the code their master imported at its start.
+        service.reload_chained()
+        assert service.firmware_version() == "1.0.0"
+
         service.stop()
         service.start()
         assert service.releases_started() == [*before, "9.9.9"]
+        assert service.firmware_version() == "9.9.9"
         assert command_release(checkout) == "9.9.9"
     finally:
         service.stop()

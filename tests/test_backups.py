@@ -18,6 +18,7 @@ from forwarding import credentials
 from forwarding.storage import Storage
 from forwarding.storage import backup as backups
 from tests.helpers import ITEMS, assert_error, bearer, item, log_in, md5, push, stored_rules
+from tests.test_cli import forwarding
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.db"))
 FIXTURE_PASSWORD = "fixture-password-1"  # tests/fixtures/make_databases.py
@@ -148,6 +149,7 @@ def make_file(path):
 
 
 BAD_TARGETS = {
+    "empty": ("", None, "the path is empty"),
     "missing directory": ("nowhere/copy.db", None, "{tmp}/nowhere: no such directory"),
     "a file as directory": ("file/copy.db", lambda p: make_file(p.parent), "{tmp}/file is not a directory"),
     "a symbolic link": ("link.db", make_link, "{tmp}/link.db is a symbolic link: not writing through it"),
@@ -175,7 +177,7 @@ def test_a_bad_backup_path_is_refused_before_any_work(runner, db_path, tmp_path,
         make(path)
     listing, before = beside(db_path), rows(db_path)
     link_target = path.parent / "elsewhere.db"
-    outcome = runner.invoke(args=["backup", str(path)])
+    outcome = runner.invoke(args=["backup", str(path) if name else ""])
     assert (outcome.exit_code, outcome.output) == (1, f"Error: {message.format(tmp=tmp_path)}\n")
     assert (beside(db_path), rows(db_path)) == (listing, before)
     if link_target.exists():
@@ -401,3 +403,16 @@ def test_the_database_itself_is_no_backup(runner, db_path, tmp_path):
         outcome = runner.invoke(args=["restore", path])
         assert (outcome.exit_code, outcome.output) == (1, f"Error: {path} is the service's database; nothing changed\n")
     assert rows(db_path) == before
+
+
+def test_a_restore_on_a_new_host_makes_the_database_first(tmp_path, backup_file):
+    """The installed command, as the README's quarterly drill runs it: no database there yet."""
+    database = tmp_path / "drill" / "forwarding.db"
+    code, out, err = forwarding("restore", str(backup_file), cwd=tmp_path, env={"FORWARDING_DATABASE": str(database)})
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        f"Restored {backup_file}, taken 2026-12-03T08:00:00Z, into {database}: 2 rules, 2 history records.",
+        "Revoked 0 tokens: every client must log in again; the backup's password is now in force.",
+    ]
+    assert contents(database)["rules"] == [(500, 7, '["sip:500@sip.bas-ip.com"]'), (501, None, '["501"]')]
+    assert serial_of(database) == "RESTORED-SERIAL-1"

@@ -51,9 +51,15 @@ def utc_now():
     return datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 
 
+def _stamp():
+    return utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def check_target(path):
     """Raise BadPath unless a backup can be written at `path`: its directory there and writable,
     and nothing at `path` but a regular file (which the backup replaces)."""
+    if not path:
+        raise BadPath("the path is empty")
     directory = os.path.dirname(path) or "."
     try:
         if not stat.S_ISDIR(os.stat(directory).st_mode):
@@ -107,7 +113,7 @@ def backup(connection, path, replace=True):
     # Never through a link at the temporary name, nor onto a file that was there.
     os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
     try:
-        taken_at = utc_now().isoformat().replace("+00:00", "Z")
+        taken_at = _stamp()
         with closing(sqlite3.connect(temporary, isolation_level=None)) as copy:
             connection.backup(copy, pages=-1)  # every page in one step, from one read transaction
             copy.execute("PRAGMA journal_mode = DELETE")  # one file that needs no other
@@ -156,7 +162,7 @@ def restore(database, database_path, path):
                 db.execute("DELETE FROM tokens")
                 db.execute(
                     "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                    (RESTORED_AT, utc_now().isoformat().replace("+00:00", "Z")),
+                    (RESTORED_AT, _stamp()),
                 )
             _match_page_size(connection, database.connection)
             with database.writers_held():

@@ -56,7 +56,7 @@ def create_app(test_config=None, announce=True):
 
 
 def _prepare_database(app, announce):
-    """Create the database on first start; note the device serial; warn about the factory password.
+    """Create the database on first start, with its device serial; warn about the factory password.
 
     The connection is closed before returning: under uWSGI without lazy-apps the app is loaded
     before the workers fork, and an SQLite connection must not cross a fork.
@@ -72,7 +72,5 @@ def _prepare_database(app, announce):
             ),
             make_serial=lambda: uuid.uuid4().hex[:16].upper(),
         )
-        if not app.config["DEVICE_SERIAL"]:
-            app.config["DEVICE_SERIAL"] = database.setting("device_serial")
         if announce and Access(database).account().is_default:
             app.logger.warning(FACTORY_PASSWORD_WARNING)

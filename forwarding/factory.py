@@ -9,8 +9,9 @@ from contextlib import closing
 from flask import Flask
 
 from . import api, chunked, config, credentials, db, errors, requestlog
+from .storage import backup
 from .storage.access import Access
-from .storage.database import Database
+from .storage.database import SCHEMA_VERSION, Database
 
 
 class _JsonFlask(Flask):
@@ -65,6 +66,16 @@ def _prepare_database(app, announce):
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     with closing(Database.open(path, app.config["BUSY_TIMEOUT_MS"])) as database:
+        database.check()
+        version = database.schema_version()
+        if 0 < version < SCHEMA_VERSION:  # an upgrade: the data as it was is kept first
+            kept = backup.keep(database.connection, path, "before-upgrade")
+            app.logger.warning(
+                "the database has schema %d, this code %d: backed it up to %s, now migrating",
+                version,
+                SCHEMA_VERSION,
+                kept.path,
+            )
         database.prepare(
             make_account=lambda: (
                 credentials.DEFAULT_USERNAME,

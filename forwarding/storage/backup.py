@@ -166,7 +166,7 @@ def restore(database, database_path, path):
                 )
             _match_page_size(connection, database.connection)
             with database.writers_held():
-                kept = _keep(database.connection, f"{database_path}.before-restore-{utc_now():%Y%m%dT%H%M%SZ}")
+                kept = keep(database.connection, database_path, "before-restore")
                 (revoked,) = database.connection.execute("SELECT count(*) FROM tokens").fetchone()
                 connection.backup(database.connection, pages=-1)
     return Restored(checked, kept, revoked)
@@ -235,8 +235,10 @@ def _open_source(path):
     return fd
 
 
-def _keep(connection, path):
-    base = path
+def keep(connection, database_path, why):
+    """A backup of the database at `database_path` beside it, `<database_path>.<why>-<UTC time>`
+    (then `-2`, `-3`... if that is taken): a Copy."""
+    base = path = f"{database_path}.{why}-{utc_now():%Y%m%dT%H%M%SZ}"
     for number in range(2, 1000):
         try:
             return backup(connection, path, replace=False)
@@ -256,9 +258,11 @@ def _match_page_size(source, destination):
 
 
 def _counts(connection):
+    # A database from before the history (schema 1, kept before its upgrade) has no records.
+    has_history = connection.execute("SELECT 1 FROM sqlite_schema WHERE name = 'history'").fetchone()
     return (
         connection.execute("SELECT count(*) FROM rules").fetchone()[0],
-        connection.execute("SELECT count(*) FROM history").fetchone()[0],
+        connection.execute("SELECT count(*) FROM history").fetchone()[0] if has_history else 0,
     )
 
 

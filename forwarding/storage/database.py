@@ -260,7 +260,7 @@ class Database:
             if tables and ALWAYS_THERE - tables:
                 missing = ", ".join(sorted(ALWAYS_THERE - tables))
                 raise ForeignDatabase(f"is not a forwarding database: without the tables {missing}")
-        self._schema_version()
+        self.schema_version()
 
     def migrate(self):
         """Bring the schema up to date, in one transaction (a copy's: `prepare` does it for the service)."""
@@ -268,13 +268,14 @@ class Database:
             self._migrate(db)
 
     def _migrate(self, db):
-        version = self._schema_version()
+        version = self.schema_version()
         for migrate in MIGRATIONS[version:]:
             migrate(db)
         if version < SCHEMA_VERSION:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _schema_version(self):
+    def schema_version(self):
+        """The file's schema version (`PRAGMA user_version`; 0: a new file); NewerSchema past this code's."""
         (version,) = self.connection.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise NewerSchema(version)

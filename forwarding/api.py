@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 
 from . import answers, errors, messages, openapi, schemas
 from .auth import log_in
-from .db import get_rules
+from .db import get_rules, get_storage
 from .endpoint import Endpoints
 from .errors import ApiError
 from .storage.rules import Outcome
@@ -100,7 +100,8 @@ def info():
         "device_model": config["DEVICE_MODEL"],
         "firmware_version": config["FIRMWARE_VERSION"],
         "api_version": messages.API_VERSION,
-        "device_serial_number": config["DEVICE_SERIAL"],
+        # The database's own, read each time: a restore (`forwarding restore`) may change it.
+        "device_serial_number": config["DEVICE_SERIAL"] or get_storage().database.setting("device_serial"),
     }
 
 

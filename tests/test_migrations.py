@@ -88,3 +88,28 @@ def test_an_upgraded_database_has_the_tables_and_indexes_of_a_new_one(upgraded, 
     _, _, path = upgraded
     create_app({"TESTING": True, "DATABASE": str(tmp_path / "new.db")})
     assert _schema(path) == _schema(str(tmp_path / "new.db"))
+
+
+def test_the_database_is_backed_up_before_it_is_migrated(tmp_path, caplog):
+    path = tmp_path / "forwarding.db"
+    shutil.copyfile(f"{FIXTURES}/schema-37d1dea.db", path)
+    create_app({"TESTING": True, "DATABASE": str(path)})
+    (kept,) = tmp_path.glob("forwarding.db.before-upgrade-*")
+    assert (
+        f"the database has schema 1, this code {SCHEMA_VERSION}: backed it up to {kept}, now migrating" in caplog.text
+    )
+    # The copy is the database as it was: schema 1, its rules, readable by the code that made it.
+    with sqlite3.connect(kept) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+        assert connection.execute("SELECT forward_number, link_id FROM rules ORDER BY 1").fetchall() == [
+            (101, 1),
+            (223, None),
+        ]
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_new_or_current_database_is_not_backed_up(tmp_path):
+    path = tmp_path / "forwarding.db"
+    create_app({"TESTING": True, "DATABASE": str(path)})  # new
+    create_app({"TESTING": True, "DATABASE": str(path)})  # current
+    assert list(tmp_path.glob("*.before-upgrade-*")) == []

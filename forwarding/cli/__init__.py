@@ -4,7 +4,8 @@ Each works on the database of the settings in force (`FORWARDING_*`, from the en
 `--env-file`), like the service itself. A command is a function registered with `@command(name)`:
 it runs inside the app's context, so `get_rules()`, `get_access()` and `current_app` work as in a
 request. The commands live by what they serve: rules.py (the rules and their history), access.py
-(the account, the tokens, the login blocks), settings.py (the settings).
+(the account, the tokens, the login blocks), settings.py (the settings), backups.py (the whole
+database: backup and restore).
 """
 
 import functools
@@ -119,4 +120,4 @@ def counted(count, noun, plural=None):
 
 
 # Registered as they are imported: the commands of each module.
-from . import access, rules, settings  # noqa: E402, F401
+from . import access, backups, rules, settings  # noqa: E402, F401

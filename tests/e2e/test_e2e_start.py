@@ -62,6 +62,22 @@ def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tm
     assert database.read_bytes() == b"this is no database\n" * 300
 
 
+def test_another_applications_database_stops_the_start_with_one_line_unwritten(programs, tmp_path):
+    database = tmp_path / "theirs.db"
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA application_id = 305419896")  # 0x12345678
+        db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+    before = database.read_bytes()
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert ours(log) == [
+        f"forwarding: cannot use the database '{database}': it is not a forwarding database:"
+        " application_id 0x12345678; not starting"
+    ]
+    assert "spawned uWSGI worker" not in log
+    assert database.read_bytes() == before
+
+
 def test_a_database_of_a_newer_schema_stops_the_start_with_one_line_and_stays(programs, tmp_path):
     database = tmp_path / "forwarding.db"
     with closing(sqlite3.connect(database)) as db:
@@ -71,7 +87,7 @@ def test_a_database_of_a_newer_schema_stops_the_start_with_one_line_and_stays(pr
     assert status != 0
     assert ours(log) == [
         f"forwarding: cannot use the database '{database}': made by a newer forwarding "
-        "(schema 99; this code knows up to 2); not starting"
+        "(schema 99; this code knows up to 3); not starting"
     ]
     assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
     assert database.read_bytes() == before
@@ -86,7 +102,7 @@ def test_a_start_names_the_release_the_schema_the_python_and_the_database_once(p
         uwsgi.stop()
     # Under uWSGI the Python is the library uWSGI loaded: this virtualenv's, as the test runs it.
     started = (
-        f"forwarding 1.1.0 (schema 2) starting on Python {platform.python_version()} ({sys.base_prefix}, "
+        f"forwarding 1.1.0 (schema 3) starting on Python {platform.python_version()} ({sys.base_prefix}, "
         f"run by {programs[1]}), database {tmp_path / 'forwarding.db'}"
     )
     assert [line.split(" INFO forwarding: ", 1)[1] for line in log.splitlines() if " starting on Python " in line] == [

@@ -41,6 +41,17 @@ def ours(log):
     return [line for line in log.splitlines() if line.startswith("forwarding:") or "Traceback" in line]
 
 
+def refused_unwritten(programs, tmp_path, database):
+    """Our lines of uWSGI's start on `database`, which it must refuse, no worker started and the
+    file as it was."""
+    before = database.read_bytes()
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
+    assert database.read_bytes() == before
+    return ours(log)
+
+
 def test_a_bad_setting_stops_the_start_with_one_line(programs, tmp_path):
     database = tmp_path / "forwarding.db"
     status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database), FORWARDING_TOKEN_LIFETIME="-5")
@@ -67,30 +78,20 @@ def test_another_applications_database_stops_the_start_with_one_line_unwritten(p
     with closing(sqlite3.connect(database)) as db:
         db.execute("PRAGMA application_id = 305419896")  # 0x12345678
         db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
-    before = database.read_bytes()
-    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
-    assert status != 0
-    assert ours(log) == [
+    assert refused_unwritten(programs, tmp_path, database) == [
         f"forwarding: cannot use the database '{database}': it is not a forwarding database:"
         " application_id 0x12345678; not starting"
     ]
-    assert "spawned uWSGI worker" not in log
-    assert database.read_bytes() == before
 
 
 def test_a_database_of_a_newer_schema_stops_the_start_with_one_line_and_stays(programs, tmp_path):
     database = tmp_path / "forwarding.db"
     with closing(sqlite3.connect(database)) as db:
         db.execute("PRAGMA user_version = 99")
-    before = database.read_bytes()
-    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
-    assert status != 0
-    assert ours(log) == [
+    assert refused_unwritten(programs, tmp_path, database) == [
         f"forwarding: cannot use the database '{database}': made by a newer forwarding "
         "(schema 99; this code knows up to 3); not starting"
     ]
-    assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
-    assert database.read_bytes() == before
 
 
 def test_a_start_names_the_release_the_schema_the_python_and_the_database_once(programs, tmp_path):

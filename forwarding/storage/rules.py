@@ -85,8 +85,7 @@ SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT va
 RECORD = f"""INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,
                              after_link_id, after_entities, size, bytes_before)
     SELECT :time_ms, :source, :request_id, number, before_link_id, before_entities, after_link_id, after_entities,
-        size, coalesce((SELECT bytes_before + size FROM history ORDER BY id DESC LIMIT 1), 0)
-            + sum(size) OVER (ORDER BY kept, number ROWS UNBOUNDED PRECEDING) - size
+        size, :bytes_before + sum(size) OVER (ORDER BY kept, number ROWS UNBOUNDED PRECEDING) - size
     FROM (SELECT t.forward_number AS number, t.link_id AS before_link_id, t.entities AS before_entities,
                  r.link_id AS after_link_id, r.entities AS after_entities, r.forward_number IS NOT NULL AS kept,
                  {RECORD_NUMBERS_BYTES} + length(:source) + coalesce(length(:request_id), 0)
@@ -94,6 +93,8 @@ RECORD = f"""INSERT INTO history (time_ms, source, request_id, forward_number, b
           FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
           WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id)
     ORDER BY kept, number"""
+# The bytes of every record so far: the next record's `bytes_before`.
+HISTORY_BYTES = "SELECT bytes_before + size FROM history ORDER BY id DESC LIMIT 1"
 # The first record kept under the bound in bytes: the oldest whose own bytes and those after it fit.
 FIRST_WITHIN_BYTES = "SELECT id FROM history WHERE bytes_before >= ? ORDER BY bytes_before LIMIT 1"
 
@@ -173,6 +174,8 @@ class Rules:
                 if everything:
                     db.execute(SNAPSHOT_CREATED)
                 values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
+                # Read first, a value: the insert reading the table it writes would copy its rows first.
+                values["bytes_before"] = (db.execute(HISTORY_BYTES).fetchone() or (0,))[0]
                 db.execute(RECORD, values)
             db.execute("DELETE FROM temp.touched")
             self._prune(db)

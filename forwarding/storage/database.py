@@ -111,8 +111,11 @@ RECORD_NUMBERS_BYTES = 48
 def _history_sizes(db):
     # What each record counts for under the history's bound in bytes, and the running total before
     # it (rules.RECORD computes both for new records), filled in for the records already there.
-    db.execute("ALTER TABLE history ADD COLUMN size INTEGER NOT NULL DEFAULT 0")
-    db.execute("ALTER TABLE history ADD COLUMN bytes_before INTEGER NOT NULL DEFAULT 0")
+    # Each step may meet its own work done already (as _history does): a column there is kept.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(history)")}
+    for column in ("size", "bytes_before"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE history ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
     db.execute(
         f"""UPDATE history SET size = {RECORD_NUMBERS_BYTES} + length(source) + coalesce(length(request_id), 0)
             + coalesce(length(before_entities), 0) + coalesce(length(after_entities), 0)"""
@@ -122,7 +125,7 @@ def _history_sizes(db):
             (SELECT id, sum(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - size AS bytes_before FROM history)
             AS running WHERE running.id = history.id"""
     )
-    db.execute("CREATE INDEX history_by_bytes_before ON history (bytes_before)")
+    db.execute("CREATE INDEX IF NOT EXISTS history_by_bytes_before ON history (bytes_before)")
 
 
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to n (`PRAGMA user_version`; 0: an empty file).

@@ -23,6 +23,7 @@ TIMEOUT = 30  # seconds for any one step
 PROCESSES = 3
 FIRST_PASSWORD = "drill-password-1"
 SECOND_PASSWORD = "drill-password-2"
+TOO_MANY_WRITES = b'{"error":"Too many requests"}\n'
 
 
 @pytest.fixture
@@ -81,6 +82,9 @@ class Writer(threading.Thread):
                 return
             if response.status == 200:
                 self.acknowledged.append((time.monotonic(), self.number, entities))
+            elif (response.status, response.headers["Retry-After"], response.body) == (429, "1", TOO_MANY_WRITES):
+                self.number -= 1  # over the writes in progress: the same rule again after Retry-After
+                self.stop.wait(1)
             else:
                 self.refused.append(response)
 

@@ -11,9 +11,9 @@ workers, which find this module imported, say it no more.
 import sys
 
 from . import config
-from .factory import UnusableDatabase, create_app
+from .factory import UnusableDatabase, create_app, not_starting
 
 try:
     create_app()
 except (config.BadSetting, UnusableDatabase) as error:
-    sys.exit(f"forwarding: {error}; not starting")
+    sys.exit(not_starting(error))

@@ -16,7 +16,10 @@ from forwarding import cli, credentials, envfile
 from forwarding.storage import Storage
 from tests.helpers import LINK_ITEMS, assert_error, basic, bearer, log_in, md5
 
-FACTORY_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
+FACTORY_WARNING = (
+    "the account still has the factory password; change it with `forwarding set-password`"
+    " (deployed: `/opt/forwarding/.venv/bin/forwarding set-password`, as root)"
+)
 
 
 def basic_status(client, username, password):
@@ -27,12 +30,12 @@ def warnings(caplog):
     return [r.getMessage() for r in caplog.records if r.name == "forwarding" and r.levelno == logging.WARNING]
 
 
-def test_set_password(client, runner, caplog):
+def test_set_password(client, runner, caplog, db_path):
     assert basic_status(client, "admin", "123456") == 200  # remembered as verified from here on
     outcome = runner.invoke(args=["set-password", "--password", "n3w-Secret"])
     assert (outcome.exit_code, outcome.output) == (
         0,
-        "Password of 'admin' changed; 1 token revoked: every client must log in again.\n",
+        f"Password of 'admin' changed in {db_path}; 1 token revoked: every client must log in again.\n",
     )
     assert log_in(client, password=md5("n3w-Secret")).status_code == 200
     assert log_in(client, password=md5("n3w-Secret").upper()).status_code == 200
@@ -42,12 +45,12 @@ def test_set_password(client, runner, caplog):
     assert "n3w-Secret" not in caplog.text
 
 
-def test_set_password_revokes_every_token(client, runner, auth, repo):
+def test_set_password_revokes_every_token(client, runner, auth, repo, db_path):
     tokens = [log_in(client, password=md5("123456")).get_json()["token"] for _ in range(2)]
     outcome = runner.invoke(args=["set-password", "--password", "n3w-Secret"])
     assert (outcome.exit_code, outcome.stdout) == (
         0,
-        "Password of 'admin' changed; 3 tokens revoked: every client must log in again.\n",
+        f"Password of 'admin' changed in {db_path}; 3 tokens revoked: every client must log in again.\n",
     )
     for headers in [auth, *({"Authorization": f"Bearer {token}"} for token in tokens)]:
         assert_error(client.get("/api/v1/forward/items", headers=headers), 401, "Log In")
@@ -68,11 +71,12 @@ def terminal(monkeypatch):
     monkeypatch.setattr(cli.access, "_stdin_is_terminal", lambda: True)
 
 
-def test_set_password_asks_twice(client, runner, terminal):
+def test_set_password_asks_twice(client, runner, terminal, db_path):
     outcome = runner.invoke(args=["set-password"], input="typed-twice\ntyped-twice\n")
     assert outcome.exit_code == 0
     assert outcome.stdout == (
-        "New password: \nRepeat it: \nPassword of 'admin' changed; 1 token revoked: every client must log in again.\n"
+        f"New password: \nRepeat it: \nPassword of 'admin' changed in {db_path};"
+        " 1 token revoked: every client must log in again.\n"
     )
     assert log_in(client, password=md5("typed-twice")).status_code == 200
 
@@ -84,25 +88,27 @@ def test_set_password_from_stdin(client, runner):
 
 
 @pytest.mark.parametrize(
-    "args, input, message",
+    "args, input, code, message",
     [
-        (["--password-stdin"], "", "the password must be at least 8 characters long (this one has 0)"),
-        (["--password-stdin"], "1234567\n", "the password must be at least 8 characters long (this one has 7)"),
-        (["--password-stdin"], "123456\n", "that is the factory password, which everyone knows: choose another"),
-        (["--password", "abc"], None, "the password must be at least 8 characters long (this one has 3)"),
-        ([], "long-enough\n", "stdin is not a terminal: give the password on stdin with --password-stdin"),
+        (["--password-stdin"], "", 1, "the password must be at least 8 characters long (this one has 0)"),
+        (["--password-stdin"], "1234567\n", 1, "the password must be at least 8 characters long (this one has 7)"),
+        (["--password-stdin"], "123456\n", 1, "that is the factory password, which everyone knows: choose another"),
+        (["--password", "abc"], None, 1, "the password must be at least 8 characters long (this one has 3)"),
+        ([], "long-enough\n", 2, "stdin is not a terminal: give the password on stdin with --password-stdin"),
         (
             ["--username", "a:b", "--password", "long-enough"],
             None,
+            2,
             "--username: the username must not contain a colon or control characters",
         ),
-        (["--username", "", "--password", "long-enough"], None, "--username: the username must not be empty"),
+        (["--username", "", "--password", "long-enough"], None, 2, "--username: the username must not be empty"),
     ],
 )
-def test_set_password_refusals(client, runner, repo, args, input, message):
+def test_set_password_refusals(client, runner, repo, args, input, code, message):
+    """A password refused is bad input (1); a bad option or a missing terminal, bad usage (2)."""
     before = repo.access.account().password_hash
     outcome = runner.invoke(args=["set-password", *args], input=input)
-    assert (outcome.exit_code, outcome.stdout, outcome.stderr) == (2, "", f"Error: {message}\n")
+    assert (outcome.exit_code, outcome.stdout, outcome.stderr) == (code, "", f"Error: {message}\n")
     assert repo.access.account().password_hash == before
     assert repo.access.account().username == "admin"
 
@@ -117,7 +123,7 @@ def test_set_password_refusals(client, runner, repo, args, input, message):
 def test_set_password_at_the_prompt_refuses(client, runner, repo, terminal, typed, message):
     before = repo.access.account().password_hash
     outcome = runner.invoke(args=["set-password"], input=typed)
-    assert (outcome.exit_code, outcome.stderr) == (2, f"Error: {message}\n")
+    assert (outcome.exit_code, outcome.stderr) == (1, f"Error: {message}\n")
     assert repo.access.account().password_hash == before
     assert log_in(client, password=md5("123456")).status_code == 200
 
@@ -153,14 +159,16 @@ def test_set_password_on_a_real_terminal_warns_of_nothing(tmp_path, db_path):
     os.close(primary)
     text = shown.decode().replace("\r\n", "\n")
     assert "Warning" not in text and "on-a-terminal" not in text
-    assert text.endswith("Password of 'admin' changed; 1 token revoked: every client must log in again.\n")
+    assert text.endswith(
+        f"Password of 'admin' changed in {db_path}; 1 token revoked: every client must log in again.\n"
+    )
 
 
-def test_set_password_can_rename_the_account(client, runner):
+def test_set_password_can_rename_the_account(client, runner, db_path):
     outcome = runner.invoke(args=["set-password", "--username", "operator", "--password", "pw-of-the-operator"])
     assert (outcome.exit_code, outcome.output) == (
         0,
-        "Password of 'operator' changed; 1 token revoked: every client must log in again.\n",
+        f"Password of 'operator' changed in {db_path}; 1 token revoked: every client must log in again.\n",
     )
     assert log_in(client, password=md5("pw-of-the-operator"), username="operator").status_code == 200
     assert_error(log_in(client, password=md5("pw-of-the-operator")), 400, "Wrong login or password")
@@ -217,16 +225,16 @@ def test_help(runner, command, summary):
     assert result.stdout.startswith("Usage: ") and f"\n  {summary}\n" in result.stdout
 
 
-def test_revoke_tokens(runner, client, repo):
+def test_revoke_tokens(runner, client, repo, db_path):
     tokens = [log_in(client, password=md5("123456")).get_json()["token"] for _ in range(2)]
     stored = repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone()[0]  # and the fixture's own
     result = runner.invoke(args=["revoke-tokens"])
-    assert (result.exit_code, result.stdout) == (0, f"Revoked {stored} tokens.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Revoked {stored} tokens in {db_path}.\n")
     assert repo.database.connection.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
     for token in tokens:
         response = client.get("/api/v1/forward/items", headers=bearer(token))
         assert_error(response, 401, "Log In")
-    assert runner.invoke(args=["revoke-tokens"]).stdout == "Revoked 0 tokens.\n"
+    assert runner.invoke(args=["revoke-tokens"]).stdout == f"Revoked 0 tokens in {db_path}.\n"
 
 
 def test_config(runner, app, db_path):
@@ -234,7 +242,8 @@ def test_config(runner, app, db_path):
     assert (result.exit_code, result.stdout) == (
         0,
         (
-            f"# the database: {db_path}\n"
+            "# the settings file: none (the environment alone)\n"
+            f"# the database: {db_path}, schema version 2\n"
             f"FORWARDING_DATABASE={db_path}\n"
             "FORWARDING_TOKEN_LIFETIME=7200\n"
             "FORWARDING_MAX_ENTITIES=8\n"
@@ -264,6 +273,7 @@ FORWARDING = str(pathlib.Path(sys.executable).with_name("forwarding"))
 def forwarding(*args, cwd, env=None, input=None):
     """The installed `forwarding` command, run as an operator runs it: `(exit code, stdout, stderr)`."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    environ["FORWARDING_ENV_FILE"] = ""  # not the host's own /etc/forwarding/forwarding.env
     run = subprocess.run(
         [FORWARDING, *args], cwd=cwd, env={**environ, **(env or {})}, input=input, capture_output=True, text=True
     )
@@ -292,7 +302,9 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
 
 
 def test_version_is_ours(tmp_path):
-    assert forwarding("--version", cwd=tmp_path) == (0, f"forwarding {importlib.metadata.version('forwarding')}\n", "")
+    """The release, and the schema version of the databases this code writes."""
+    expected = f"forwarding {importlib.metadata.version('forwarding')} (writes database schema 2)\n"
+    assert forwarding("--version", cwd=tmp_path) == (0, expected, "")
 
 
 def test_env_file_settings_and_the_environment_first(tmp_path, db_path):
@@ -328,9 +340,7 @@ def test_a_bad_env_file_line_is_a_usage_error(tmp_path):
     env_file.write_text("FORWARDING_DATABASE=x.db\nthis is not a setting\n")
     code, out, err = forwarding("--env-file", str(env_file), "list", cwd=tmp_path)
     assert (code, out) == (2, "")
-    assert err.endswith(
-        f"Error: Invalid value for --env-file: {env_file}, line 2: not NAME=VALUE: 'this is not a setting'\n"
-    )
+    assert err.endswith(f"Error: --env-file: {env_file}, line 2: not NAME=VALUE: 'this is not a setting'\n")
 
 
 # -- which database: `init` creates it, the other commands only open it ---------------------------
@@ -373,7 +383,10 @@ def test_list_export_and_config_name_the_database(tmp_path, db_path):
         f"Exported 0 rules from {db_path}.\n",
     )
     code, out, err = forwarding("config", cwd=tmp_path, env=env)
-    assert (code, out.splitlines()[:2]) == (0, [f"# the database: {db_path}", f"FORWARDING_DATABASE={db_path}"])
+    assert (code, out.splitlines()[1:3]) == (
+        0,
+        [f"# the database: {db_path}, schema version 2", f"FORWARDING_DATABASE={db_path}"],
+    )
     assert err == f"Warning: {FACTORY_WARNING}\n"  # config says what an operator should check
 
 
@@ -395,11 +408,11 @@ def test_a_bad_setting_is_one_line_and_a_usage_error(tmp_path, db_path, setting,
     assert (code, out, err) == (2, "", f"Error: {message}\n")
 
 
-def test_a_damaged_database_is_one_line_and_a_usage_error(tmp_path):
+def test_a_damaged_database_is_one_line_and_refused(tmp_path):
     path = tmp_path / "forwarding.db"
     path.write_bytes(b"no database\n" * 400)
     code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_DATABASE": str(path)})
-    assert (code, out, err) == (2, "", f"Error: cannot use the database '{path}': file is not a database\n")
+    assert (code, out, err) == (1, "", f"Error: cannot use the database '{path}': file is not a database\n")
     assert path.read_bytes() == b"no database\n" * 400
 
 

@@ -189,11 +189,7 @@ class Database:
         is called only when the database has none yet. Raises sqlite3.DatabaseError (NewerSchema
         for a database of a newer forwarding) before anything is written.
         """
-        # A damaged file stops here, before anything is written to it.
-        verdict = self.connection.execute("PRAGMA quick_check(1)").fetchone()[0]
-        if verdict != "ok":
-            raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
-        self._schema_version()
+        self.check()  # a damaged file stops here, before anything is written to it
         self._use_wal()
         with self.transaction() as db:
             version = self._schema_version()  # read again: another worker may have just migrated
@@ -209,8 +205,20 @@ class Database:
             if db.execute("SELECT 1 FROM settings WHERE name = 'device_serial'").fetchone() is None:
                 db.execute("INSERT INTO settings (name, value) VALUES ('device_serial', ?)", (make_serial(),))
 
+    def check(self):
+        """The file's schema version, once it is known to be usable, writing nothing: not damaged
+        (`quick_check`), not made by a newer forwarding. Raises sqlite3.DatabaseError (NewerSchema)."""
+        verdict = self.connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
+        return self._schema_version()
+
+    def schema_version(self):
+        """The file's `PRAGMA user_version`: 0 for an empty file, SCHEMA_VERSION once prepared."""
+        return self.connection.execute("PRAGMA user_version").fetchone()[0]
+
     def _schema_version(self):
-        (version,) = self.connection.execute("PRAGMA user_version").fetchone()
+        version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise NewerSchema(version)
         return version

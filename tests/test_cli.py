@@ -425,3 +425,171 @@ def test_an_unknown_variable_is_warned_about(tmp_path, db_path):
         "Warning: FORWARDING_TOKEN_LIFETIM is not a setting of forwarding, and is ignored"
         " (did you mean FORWARDING_TOKEN_LIFETIME?)"
     )
+
+
+def test_a_command_s_message_is_printed_once(tmp_path, db_path):
+    """Its message alone: no log line of the same change after it on the terminal."""
+    env = {"FORWARDING_DATABASE": db_path}
+    assert forwarding("revoke-tokens", cwd=tmp_path, env=env) == (0, f"Revoked 1 token in {db_path}.\n", "")
+    code, out, err = forwarding("set-password", "--password-stdin", cwd=tmp_path, env=env, input="long-enough\n")
+    assert (code, out, err) == (
+        0,
+        f"Password of 'admin' changed in {db_path}; 0 tokens revoked: every client must log in again.\n",
+        "",
+    )
+    code, out, err = forwarding("unblock", "--all", cwd=tmp_path, env=env)
+    assert (code, out, err) == (0, f"Lifted 0 login blocks of every address in {db_path}.\n", "")
+
+
+# -- the deployed settings file, read by default ----------------------------------------------------
+
+WITH_DEFAULT = "import sys; from forwarding import cli; cli.DEFAULT_ENV_FILE = sys.argv.pop(1); cli.main()"
+
+
+def with_default_env_file(default, *args, cwd, env=None):
+    """The command, its default settings file being `default` (as /etc/forwarding/forwarding.env
+    on a deployed host), FORWARDING_ENV_FILE unset."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    run = subprocess.run(
+        [sys.executable, "-c", WITH_DEFAULT, str(default), *args],
+        cwd=cwd,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_the_deployed_settings_file_is_read_by_default(tmp_path, db_path):
+    default = tmp_path / "forwarding.env"
+    default.write_text(f"FORWARDING_DATABASE={db_path}\n")
+    assert with_default_env_file(default, "list", cwd=tmp_path) == (
+        0,
+        f"No rules in {db_path} (settings: {default}).\n",
+        "",
+    )
+    # FORWARDING_DATABASE in the environment, or --env-file, and it is not read.
+    other = tmp_path / "other.db"
+    code, out, err = with_default_env_file(default, "list", cwd=tmp_path, env={"FORWARDING_DATABASE": str(other)})
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: no database at {other} (FORWARDING_DATABASE={other}): ")
+    code, out, err = with_default_env_file(default, "init", cwd=tmp_path, env={"FORWARDING_ENV_FILE": ""})
+    assert (code, out) == (0, f"Created the database {tmp_path}/instance/forwarding.db.\n")
+
+
+def test_without_the_deployed_settings_file_the_environment_alone(tmp_path):
+    code, out, err = with_default_env_file(tmp_path / "none.env", "list", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: no database at {tmp_path}/instance/forwarding.db (FORWARDING_DATABASE is not set): ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_database_names_the_settings_file(tmp_path):
+    env_file = tmp_path / "forwarding.env"
+    env_file.write_text(f"FORWARDING_DATABASE={tmp_path}/state/forwarding.db\n")
+    code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_ENV_FILE": str(env_file)})
+    assert (code, out, err) == (
+        1,
+        "",
+        f"Error: no database at {tmp_path}/state/forwarding.db (FORWARDING_DATABASE={tmp_path}/state/forwarding.db;"
+        f" settings: {env_file}): set FORWARDING_DATABASE to the service's (or use --env-file), or create one"
+        " with `forwarding init`\n",
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["forwarding.env"]
+
+
+def test_a_missing_settings_file_is_a_usage_error(tmp_path):
+    missing = tmp_path / "none.env"
+    code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_ENV_FILE": str(missing)})
+    assert (code, out, err) == (
+        2,
+        "",
+        f"Error: FORWARDING_ENV_FILE: cannot read {missing}: No such file or directory\n",
+    )
+
+
+# -- config --check: the service's start, checked ---------------------------------------------------
+
+
+def service_start(env, cwd):
+    """What the service says when it starts (uWSGI's master imports startcheck.py): `(code, stderr)`."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    run = subprocess.run(
+        [sys.executable, "-c", "import forwarding.startcheck"],
+        cwd=cwd,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    return run.returncode, run.stderr
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"FORWARDING_TOKEN_LIFETIME": "-5"}, {"FORWARDING_LOG_FORMAT": "xml"}, {"FORWARDING_BUSY_TIMEOUT_MS": "1e3"}],
+)
+def test_config_check_says_what_the_service_would(tmp_path, db_path, setting):
+    env = {"FORWARDING_DATABASE": db_path, **setting}
+    code, out, err = forwarding("config", "--check", cwd=tmp_path, env=env)
+    assert (code, out) == (2, "")
+    assert service_start(env, tmp_path) == (1, err)  # the same line, where uWSGI stops with 1
+    name, value = next(iter(setting.items()))
+    assert err.startswith(f"forwarding: {name} is {value!r}: it must be ") and err.endswith("; not starting\n")
+
+
+def test_config_check_of_a_damaged_database(tmp_path):
+    path = tmp_path / "forwarding.db"
+    path.write_bytes(b"no database\n" * 400)
+    env = {"FORWARDING_DATABASE": str(path)}
+    expected = f"forwarding: cannot use the database '{path}': file is not a database; not starting\n"
+    assert forwarding("config", "--check", cwd=tmp_path, env=env) == (2, "", expected)
+    assert service_start(env, tmp_path) == (1, expected)
+    assert path.read_bytes() == b"no database\n" * 400
+
+
+def test_config_check_of_good_settings(tmp_path, db_path):
+    env_file = tmp_path / "forwarding.env"
+    env_file.write_text(f"FORWARDING_DATABASE={db_path}\nFORWARDING_TOKEN_LIFETIME=600\n")
+    before, stored = os.listdir(tmp_path), pathlib.Path(db_path).read_bytes()
+    assert forwarding("--env-file", str(env_file), "config", "--check", cwd=tmp_path) == (
+        0,
+        f"OK: the settings ({env_file}); the database {db_path}, schema version 2.\n",
+        "",
+    )
+    missing = tmp_path / "new" / "forwarding.db"
+    assert pathlib.Path(db_path).read_bytes() == stored
+    assert forwarding("config", "--check", cwd=tmp_path, env={"FORWARDING_DATABASE": str(missing)}) == (
+        0,
+        f"OK: the settings (the environment); no database at {missing} yet: the service makes it at its first start.\n",
+        "",
+    )
+    # Nothing made but the writers' lock file, as the service makes it: no new database.
+    assert sorted(set(os.listdir(tmp_path)) - set(before)) == ["forwarding.db-writer"]
+
+
+def test_config_names_the_settings_file_and_the_schema(tmp_path, db_path):
+    env_file = tmp_path / "forwarding.env"
+    env_file.write_text(f"FORWARDING_DATABASE={db_path}\n")
+    code, out, _ = forwarding("config", cwd=tmp_path, env={"FORWARDING_ENV_FILE": str(env_file)})
+    assert (code, out.splitlines()[:2]) == (
+        0,
+        [f"# the settings file: {env_file}", f"# the database: {db_path}, schema version 2"],
+    )
+
+
+# -- bad arguments, in plain words ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["list", "--limit", "abc"], "--limit must be a whole number, at least 1, not 'abc'"),
+        (["list", "--limit", "0"], "--limit must be a whole number, at least 1, not '0'"),
+        (["history", "--limit", "1001"], "--limit must be a whole number, from 1 to 1000, not '1001'"),
+        (["history", "--number", "-3"], "--number must be a whole number, from 1 to 9223372036854775807, not '-3'"),
+        (["show", "1.5"], "FORWARD_NUMBER must be a whole number, from 1 to 9223372036854775807, not '1.5'"),
+        (["unblock", "localhost"], "ADDRESS must be an IP address, not 'localhost'"),
+    ],
+)
+def test_bad_arguments_in_plain_words(tmp_path, db_path, args, message):
+    assert forwarding(*args, cwd=tmp_path, env={"FORWARDING_DATABASE": db_path}) == (2, "", f"Error: {message}\n")

@@ -104,10 +104,13 @@ def check_readable(path):
         if error.errno == errno.ELOOP:
             raise Refused(f"{path} is a symbolic link, not a database file: not followed") from None
         if error.errno in (errno.EACCES, errno.EPERM):
-            found = os.lstat(path)
+            found, uid = os.lstat(path), os.geteuid()
+            mode = f"mode {stat.S_IMODE(found.st_mode):04o}"
+            if found.st_uid == uid:
+                raise Refused(f"{path} is not readable by its owner, {user_name(uid)} ({mode})") from None
             raise Refused(
-                f"{path} is not readable by {user_name(os.geteuid())} (it is {user_name(found.st_uid)}'s,"
-                f" mode {stat.S_IMODE(found.st_mode):04o}): run the command as root or as its owner"
+                f"{path} is not readable by {user_name(uid)} (it is {user_name(found.st_uid)}'s, {mode}):"
+                " run the command as root or as its owner"
             ) from None
         raise Refused(f"{path} cannot be opened: {error.strerror}") from None
     try:

@@ -23,7 +23,7 @@ def show_config(check):
     """Show the settings in force, as FORWARDING_* variables.
 
     With --check, after changing the settings file and before restarting the service: the
-    settings and the database are checked as the service checks them at start, writing nothing.
+    settings and the database are checked as the service checks them at start, changing nothing.
     What would stop the service is its own line, on stderr, and exit code 2; else one line
     saying what was checked.
     """

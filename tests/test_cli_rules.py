@@ -376,16 +376,8 @@ def test_an_import_of_the_rules_as_they_are_changes_nothing_and_says_so(runner, 
 
 
 def test_an_import_replacing_counts_each_real_change_once(runner, rules, repo, tmp_path, db_path):
-    path = write(
-        tmp_path / "two-changes.json",
-        {
-            "version": 1,
-            "items": [
-                {"link_id": 7, "forward_number": 101, "forward_entity_list": ["101", "vizit:1"]},  # as it is
-                {"forward_number": 102, "forward_entity_list": ["laskomex:6"]},  # changed
-            ],
-        },
-    )
+    as_it_is, changed = RULES[0], {"forward_number": 102, "forward_entity_list": ["laskomex:6"]}
+    path = write(tmp_path / "two-changes.json", {"version": 1, "items": [as_it_is, changed]})
     records = history_records(repo)
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (

@@ -116,6 +116,7 @@ def test_export_is_written_as_root_the_database_left_the_service_s(host, service
     assert output.read_text() == '{"version": 1, "items": []}\n'
     assert (output.stat().st_uid, output.stat().st_gid, stat.S_IMODE(output.stat().st_mode)) == (0, 0, 0o600)
     assert {owner[:2] for owner in owners(host / "state").values()} == {SERVICE}
+    assert sorted(owners(host / "state")) == ["forwarding.db", "forwarding.db-writer"]  # closed: no -wal, -shm
     assert sorted(path.name for path in host.iterdir()) == ["forwarding.env", "rules.json", "state"]
 
 

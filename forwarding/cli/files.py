@@ -131,7 +131,9 @@ def write_as_operator(path, produce, follow_symlinks=False):
     The file is the operator's, written by this process as the user it runs as (root, on a
     deployed host). `produce` runs in a child process, which may open the database and so become
     its owner (`open_database`): `out` is the write end of a pipe, a binary file, and what
-    `produce` returns must be a JSON value, as it comes back through a pipe too. The file is made
+    `produce` returns must be a JSON value, as it comes back through a pipe too; the child ends
+    with os._exit, without Python's exit handlers, so `produce` closes the database itself
+    (`get_storage().close()`) for SQLite to remove its -wal and -shm. The file is made
     beside `path` and renamed over it only once whole and synced; it keeps the mode of the file
     it replaces (0600 if none). Refused: a symbolic link at `path`, anything there but a regular
     file, and a directory on the way that is a symbolic link, unless `follow_symlinks`. A

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 
 from .. import rulefile, throttle
-from ..db import get_rules
+from ..db import get_rules, get_storage
 from ..limits import INT64_MAX
 from . import (
     Refused,
@@ -71,7 +71,10 @@ def export(output, follow_symlinks):
 
 def _export(out):
     with open_database().app_context(), io.TextIOWrapper(out, encoding="utf-8") as text:
-        return rulefile.write(get_rules().each_rule(), text)
+        count = rulefile.write(get_rules().each_rule(), text)
+        storage = get_storage()
+    storage.close()  # the child ends without Python's exit handlers: SQLite's -wal and -shm go now
+    return count
 
 
 @command("import")

@@ -232,3 +232,17 @@ def test_the_rules_survive_a_root_command(host, service_database):
     storage = Storage(str(service_database))
     assert stored_rules(storage) == {101: (None, ["101"])}
     storage.close()
+
+
+def test_a_root_database_in_the_service_s_directory_is_refused_with_the_way_out(host):
+    """What an `init` run as root before left: files the service cannot open."""
+    database = host / "state" / "forwarding.db"
+    Storage(str(database)).close()
+    before = owners(host / "state")
+    code, out, err = forwarding(host, "list")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: {database} is root's, in a directory of uid 4321, whose service cannot open it:"
+        f" give it to uid 4321 (chown 4321: {database}*) or remove it\n"
+    )
+    assert owners(host / "state") == before

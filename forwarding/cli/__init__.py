@@ -106,6 +106,11 @@ def _read_env_file(session, path, option):
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except OSError as error:
+        if option is None:  # the deployed file, read by default
+            raise BadUsage(
+                f"cannot read the service's settings file {path}: {error.strerror}: run the command as root,"
+                " or give other settings (--env-file, FORWARDING_DATABASE)"
+            ) from None
         raise BadUsage(f"{option}: cannot read {path}: {error.strerror}") from None
     try:
         from_file = envfile.parse(text, path)
@@ -138,7 +143,7 @@ def main(ctx, env_file):
         if chosen := session.environ["FORWARDING_ENV_FILE"]:
             _read_env_file(session, chosen, "FORWARDING_ENV_FILE")
     elif "FORWARDING_DATABASE" not in session.environ and os.path.exists(DEFAULT_ENV_FILE):
-        _read_env_file(session, DEFAULT_ENV_FILE, "the deployed settings")
+        _read_env_file(session, DEFAULT_ENV_FILE, None)
 
 
 def _session():

@@ -57,7 +57,10 @@ def database_file(path):
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise Refused(f"{path} cannot be examined: {error.strerror}") from None
+        raise Refused(
+            f"{path} cannot be examined by {user_name(os.geteuid())}: {error.strerror}:"
+            " run the command as root or as the database's owner"
+        ) from None
     if stat.S_ISLNK(found.st_mode):
         raise Refused(f"{path} is a symbolic link to {os.readlink(path)}, not a database file: not followed")
     if not stat.S_ISREG(found.st_mode):
@@ -71,14 +74,23 @@ def become_owner(path, found):
     uid the process now runs as."""
     if os.geteuid() != 0:
         return os.geteuid()
-    if found is None:
-        directory = os.path.dirname(path)
-        while not os.path.isdir(directory):  # `init` makes the directories missing, as their owner
-            directory = os.path.dirname(directory)
-        found = os.stat(directory)
-    if found.st_uid != 0:
-        _become(found.st_uid, found.st_gid)
-    return found.st_uid
+    directory = os.path.dirname(path)
+    while not os.path.isdir(directory):  # `init` makes the directories missing, as their owner
+        directory = os.path.dirname(directory)
+    holder = os.stat(directory)
+    if found is not None and found.st_uid == 0 and holder.st_uid != 0:
+        # Made by root where the service's user keeps its files (an `init` run as root before):
+        # the service cannot open it, and a command would work on it as root in that user's directory.
+        owner = user_name(holder.st_uid)
+        named = str(holder.st_uid) if owner.startswith("uid ") else owner
+        raise Refused(
+            f"{path} is root's, in a directory of {owner}, whose service cannot open it: give it to {owner}"
+            f" (chown {named}: {path}*) or remove it"
+        )
+    uid, gid = (holder.st_uid, holder.st_gid) if found is None else (found.st_uid, found.st_gid)
+    if uid != 0:
+        _become(uid, gid)
+    return uid
 
 
 def _become(uid, gid):

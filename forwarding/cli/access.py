@@ -1,5 +1,6 @@
 """The commands on access: set-password, revoke-tokens, blocks, unblock."""
 
+import getpass  # noqa: F401  click imports it at its first prompt, by then perhaps as another user
 import ipaddress
 import sys
 import time

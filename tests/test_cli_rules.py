@@ -259,9 +259,7 @@ def test_the_formats_named_are_the_ones_taken(runner, repo, tmp_path):
 def test_a_missing_file_is_a_usage_error(runner, tmp_path):
     result = runner.invoke(args=["import", str(tmp_path / "none.json")])
     assert result.exit_code == 2
-    assert result.stderr.endswith(
-        f"Error: Invalid value for 'FILE': '{tmp_path / 'none.json'}': No such file or directory\n"
-    )
+    assert f"File '{tmp_path / 'none.json'}' does not exist." in result.stderr
 
 
 # -- list ----------------------------------------------------------------------------------------

@@ -60,8 +60,8 @@ def export(output, follow_symlinks):
     written as the user who runs the command, root included.
     """
     if output is None:
-        with open_database().app_context():
-            count = rulefile.write(get_rules().each_rule(), click.get_text_stream("stdout"))
+        with open_database().app_context(), click.open_file("-", "w") as out:
+            count = rulefile.write(get_rules().each_rule(), out)
         # Beside an export to stdout, on stderr: the export stays the file alone.
         click.echo(f"Exported {_rules(count)} from {database_named()}.", err=True)
         return
@@ -77,9 +77,15 @@ def _export(out):
     return count
 
 
+def _read(ctx, param, path):
+    """FILE's name for messages, and its bytes: read as the arguments are parsed, before the
+    command opens the database (and, run as root, becomes its owner)."""
+    with click.open_file(path, "rb") as data:
+        return ("stdin" if path == "-" else path), data.read()
+
+
 @command("import")
-# Opened as it is parsed, before the command opens the database (and, as root, becomes its owner).
-@click.argument("file", type=click.File("rb"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True), callback=_read)
 @click.option("--replace", is_flag=True, help="Remove every rule first, so the file's rules are all there is.")
 def import_(file, replace):
     """Load the rules of FILE (`-` for stdin), all of them or none.
@@ -92,8 +98,7 @@ def import_(file, replace):
     list removes it), the others stay. A rule without a link_id in the file keeps the one it has.
     The counts printed are the history's: a rule already as the file has it is unchanged.
     """
-    source = "stdin" if file is click.get_binary_stream("stdin") else file.name
-    content = file.read()  # click closes it after the command
+    source, content = file
     try:
         kind, rules = rulefile.load(content, current_app.config["MAX_ENTITIES"])
     except rulefile.BadFile as error:

@@ -5,7 +5,6 @@ import importlib.metadata
 import logging
 import os
 import pathlib
-import pty
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 
 from forwarding import cli, credentials, envfile
 from forwarding.storage import Storage
-from tests.helpers import LINK_ITEMS, assert_error, basic, bearer, log_in, md5
+from tests.helpers import LINK_ITEMS, assert_error, basic, bearer, log_in, md5, set_password_on_a_terminal
 
 FACTORY_WARNING = (
     "the account still has the factory password; change it with `forwarding set-password`"
@@ -130,34 +129,8 @@ def test_set_password_at_the_prompt_refuses(client, runner, repo, terminal, type
 
 def test_set_password_on_a_real_terminal_warns_of_nothing(tmp_path, db_path):
     """getpass on a pseudo-terminal: no GetPassWarning, no echo of the password."""
-    primary, secondary = pty.openpty()
-    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
-    process = subprocess.Popen(
-        [FORWARDING, "set-password"],
-        cwd=tmp_path,
-        env={**environ, "FORWARDING_DATABASE": db_path},
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        start_new_session=True,
-    )
-    os.close(secondary)
-    shown = b""
-    for prompt in (b"New password: ", b"Repeat it: "):
-        while prompt not in shown:
-            shown += os.read(primary, 1024)
-        os.write(primary, b"on-a-terminal\n")
-    assert process.wait(30) == 0
-    while True:
-        try:
-            chunk = os.read(primary, 1024)
-        except OSError:  # the other end closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(primary)
-    text = shown.decode().replace("\r\n", "\n")
+    code, text = set_password_on_a_terminal(FORWARDING, tmp_path, {"FORWARDING_DATABASE": db_path})
+    assert code == 0
     assert "Warning" not in text and "on-a-terminal" not in text
     assert text.endswith(
         f"Password of 'admin' changed in {db_path}; 1 token revoked: every client must log in again.\n"

@@ -5,7 +5,6 @@ service's), through the installed command."""
 
 import os
 import pathlib
-import pty
 import shutil
 import sqlite3
 import stat
@@ -16,7 +15,7 @@ import tempfile
 import pytest
 
 from forwarding.storage import Storage
-from tests.helpers import stored_rules
+from tests.helpers import set_password_on_a_terminal, stored_rules
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only root gives files to other users")
 
@@ -251,36 +250,10 @@ def test_a_root_database_in_the_service_s_directory_is_refused_with_the_way_out(
 
 def test_set_password_asks_on_the_terminal_as_the_service_s_user(host, service_database):
     """The prompt comes after the command has become the service's user: what it needs is loaded before."""
-    primary, secondary = pty.openpty()
-    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
-    process = subprocess.Popen(
-        [FORWARDING, "set-password"],
-        cwd=host,
-        env={**environ, "FORWARDING_ENV_FILE": str(host / "forwarding.env")},
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        start_new_session=True,
-    )
-    os.close(secondary)
-    shown = b""
-    try:
-        for prompt in (b"New password: ", b"Repeat it: "):
-            while prompt not in shown:
-                shown += os.read(primary, 1024)
-            os.write(primary, b"on-a-terminal\n")
-        assert process.wait(30) == 0
-        while chunk := os.read(primary, 1024):
-            shown += chunk
-    except OSError:  # the other end closed
-        pass
-    finally:
-        os.close(primary)
-    assert (
-        shown.decode()
-        .replace("\r\n", "\n")
-        .endswith(
-            f"Password of 'admin' changed in {service_database} {settings(host)}; 0 tokens revoked:"
-            " every client must log in again.\n"
-        )
+    env = {"FORWARDING_ENV_FILE": str(host / "forwarding.env")}
+    code, text = set_password_on_a_terminal(FORWARDING, host, env)
+    assert code == 0
+    assert text.endswith(
+        f"Password of 'admin' changed in {service_database} {settings(host)}; 0 tokens revoked:"
+        " every client must log in again.\n"
     )

@@ -167,7 +167,10 @@ def write_as_operator(path, produce, follow_symlinks=False):
             raise Refused(f"{path} is {what_it_is(old.st_mode)}: not replacing it")
         temporary = f".{name}.{os.urandom(6).hex()}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(temporary, flags, 0o600, dir_fd=directory_fd)
+        try:
+            fd = os.open(temporary, flags, 0o600, dir_fd=directory_fd)
+        except OSError as error:
+            raise Refused(f"cannot write in {directory or '.'}: {error.strerror}") from None
         try:
             if old is not None:
                 os.fchmod(fd, stat.S_IMODE(old.st_mode))

@@ -1,21 +1,26 @@
-"""The panel's HTTP API: one blueprint that authenticates, validates and answers."""
+"""The panel's HTTP API: one blueprint that authenticates, validates and answers.
+
+Every endpoint is declared here, once (endpoint.py): its path, method, authentication, inputs,
+answer and words, from which both its route and its OpenAPI operation come. In the order of
+docs/api.md.
+"""
 
 import json
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, g, request
-from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-from . import errors, messages, openapi, schemas
-from .auth import auth, log_in
-from .db import get_rules
+from . import answers, errors, messages, openapi, schemas
+from .auth import log_in
+from .db import get_rules, get_storage
+from .endpoint import Endpoints
 from .errors import ApiError
-from .jsonbody import read_json
 from .storage.rules import Outcome
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
+endpoint = Endpoints(bp)
 
 
 @bp.before_app_request
@@ -23,14 +28,6 @@ def refuse_doubled_slashes():
     # Werkzeug would redirect `/a//b` to `/a/b` and answer `//a` as `/a`: such a path is unknown.
     if "//" in request.environ.get("PATH_INFO", ""):
         raise NotFound()
-
-
-def validated(schema, data):
-    with schemas.limits(max_entities=current_app.config["MAX_ENTITIES"]):
-        try:
-            return schema.load(data)
-        except ValidationError as error:
-            raise ApiError(schemas.describe(schema, error.messages)) from None
 
 
 def _results(key, ids, outcomes):
@@ -81,22 +78,6 @@ def _change(change):
     }
 
 
-@bp.get("/api/info")
-def info():
-    config = current_app.config
-    return {
-        "device_model": config["DEVICE_MODEL"],
-        "firmware_version": config["FIRMWARE_VERSION"],
-        "api_version": messages.API_VERSION,
-        "device_serial_number": config["DEVICE_SERIAL"],
-    }
-
-
-@bp.get("/api/v1/openapi.json")
-def openapi_document():
-    return openapi.document(current_app)  # no authentication: integrators generate clients from it
-
-
 @bp.after_request
 def _login_never_stored(response):
     # The login's answer holds a token, or tells whether a password was right: no cache keeps it.
@@ -105,8 +86,44 @@ def _login_never_stored(response):
     return response
 
 
-@bp.get("/api/v1/login")
+# A view's docstring is its summary, then its description, in the document.
+
+
+@endpoint("GET", "/api/info", answer=answers.Info, public=True)
+def info():
+    """Device information
+
+    Clients read `api_version` to pick request formats and `device_serial_number` to tell devices apart.
+    """
+    config = current_app.config
+    return {
+        "device_model": config["DEVICE_MODEL"],
+        "firmware_version": config["FIRMWARE_VERSION"],
+        "api_version": messages.API_VERSION,
+        # The database's own, read each time: a restore (`forwarding restore`) may change it.
+        "device_serial_number": config["DEVICE_SERIAL"] or get_storage().database.setting("device_serial"),
+    }
+
+
+_CREDENTIALS = {"parameters_missed": messages.PARAMETERS_MISSED, "wrong_login": messages.WRONG_LOGIN}
+
+
+# The login reads its query itself (`own_query`): its two errors are not the schemas' kind.
+@endpoint(
+    "GET",
+    "/api/v1/login",
+    query=schemas.login_query,
+    own_query=True,
+    answer=answers.Token,
+    errors={400: ("Missing or wrong credentials.", _CREDENTIALS)},
+    public=True,
+)
 def login():
+    """Log in
+
+    Tokens live 2 hours by default, with no refresh: log in again after a 401. An `Authorization` header
+    sent here is ignored.
+    """
     username, password = request.args.get("username"), request.args.get("password")
     if not username or not password:
         raise ApiError(messages.PARAMETERS_MISSED)
@@ -116,37 +133,103 @@ def login():
     return {"token": token, "account_type": messages.ACCOUNT_TYPE}
 
 
-@bp.post("/api/v1/forward/items/link")
-@auth.login_required
-def push_link_items():
-    items = validated(schemas.link_items, read_json("list_items"))["list_items"]
+@endpoint("POST", "/api/v1/forward/items/link", body=schemas.link_items, answer=answers.PushResults)
+def push_link_items(body):
+    """Create, update or remove many rules with their link_id
+
+    Each element in order, in one transaction: a non-empty list creates or replaces the rule (which takes
+    the link_id; another rule holding it is removed); an empty list removes it.
+    """
+    items = body["list_items"]
     outcomes = get_rules().apply_link_items(items, request_id=g.request_id)
     return _results("link_id", [link_id for link_id, _, _ in items], outcomes)
 
 
-@bp.post("/api/v1/forward/item/<forward_uid>")
-@auth.login_required
-def set_item(forward_uid):
-    number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
-    entities = validated(schemas.forward_item, read_json())["forward_entity_list"]
+# An empty forward-uid is another path: 404.
+@endpoint(
+    "POST",
+    "/api/v1/forward/item/<forward_uid>",
+    path=schemas.forward_uid,
+    body=schemas.forward_item,
+    answer=answers.Empty,
+    errors={404: "NotFound"},
+)
+def set_item(path, body):
+    """Create, replace or remove one rule
+
+    Creates or replaces the rule, keeping its link_id; an empty list removes it.
+    """
+    number, entities = path["forward_uid"], body["forward_entity_list"]
     get_rules().put_rule(number, entities, request_id=g.request_id)
     return {}
 
 
-@bp.get("/api/v1/forward/item/<forward_uid>")
-@auth.login_required
-def get_item(forward_uid):
-    number = validated(schemas.forward_uid, {"forward-uid": forward_uid})["forward_uid"]
+@endpoint("GET", "/api/v1/forward/items", query=schemas.list_query, answer=answers.Page)
+def list_items(query):
+    """List rules
+
+    Pages in forward_number order; a page past the end is empty.
+    """
+    return _listed(query)
+
+
+@endpoint("GET", "/api/v1/forward/items/link", query=schemas.link_list_query, answer=answers.LinkedPage)
+def list_link_items(query):
+    """List the rules that have a link_id
+
+    As the plain list, over the rules that have a link_id; `link_id` narrows it to that rule.
+    """
+    return _listed(query, linked=True, link_id=query["link_id"])
+
+
+@endpoint("DELETE", "/api/v1/forward/items", body=schemas.uid_items, answer=answers.UidResults)
+def delete_items(body):
+    """Delete rules by forward number
+
+    Each id in order, in one transaction.
+    """
+    ids = body["uid_items"]
+    return _results("uid", ids, get_rules().delete_rules(ids, request_id=g.request_id))
+
+
+@endpoint("DELETE", "/api/v1/forward/items/link", body=schemas.link_ids, answer=answers.LinkIdResults)
+def delete_link_items(body):
+    """Delete rules by link_id
+
+    Each id in order, in one transaction.
+    """
+    ids = body["link_ids"]
+    return _results("link_id", ids, get_rules().delete_linked_rules(ids, request_id=g.request_id))
+
+
+@endpoint(
+    "GET",
+    "/api/v1/forward/item/<forward_uid>",
+    path=schemas.forward_uid,
+    answer=answers.OneRule,
+    errors={404: ("No such rule (or an empty forward-uid).", {"not_found": messages.NOT_FOUND})},
+    extension=True,
+)
+def get_item(path):
+    """One rule
+
+    The rule of this forward_number as it is now, with its link_id when it has one.
+    """
+    number = path["forward_uid"]
     rule = get_rules().rule(number)
     if rule is None:
         raise ApiError(messages.NOT_FOUND, 404)
     return _rule(rule[0], rule[1], forward_number=number)
 
 
-@bp.get("/api/v1/forward/history")
-@auth.login_required
-def history():
-    query = validated(schemas.history_query, request.args)
+@endpoint("GET", "/api/v1/forward/history", query=schemas.history_query, answer=answers.HistoryPage, extension=True)
+def history(query):
+    """The history of changes
+
+    Every change to a rule by any path, newest first: one record per rule a transaction changed, its net
+    change (a write that changes nothing records nothing). A link_id moved by a push is two records: the old
+    rule `deleted`, then the new one. The newest 100,000 records are kept by default.
+    """
     total, changes = get_rules().history(
         query["limit"], query["page_number"], query["forward_number"], query["link_id"]
     )
@@ -156,28 +239,11 @@ def history():
     }
 
 
-@bp.get("/api/v1/forward/items")
-@auth.login_required
-def list_items():
-    return _listed(validated(schemas.list_query, request.args))
+# No authentication: integrators generate clients from it.
+@endpoint("GET", "/api/v1/openapi.json", answer=answers.Document, public=True)
+def openapi_document():
+    """This document
 
-
-@bp.get("/api/v1/forward/items/link")
-@auth.login_required
-def list_link_items():
-    query = validated(schemas.link_list_query, request.args)
-    return _listed(query, linked=True, link_id=query["link_id"])
-
-
-@bp.delete("/api/v1/forward/items")
-@auth.login_required
-def delete_items():
-    ids = validated(schemas.uid_items, read_json("uid_items"))["uid_items"]
-    return _results("uid", ids, get_rules().delete_rules(ids, request_id=g.request_id))
-
-
-@bp.delete("/api/v1/forward/items/link")
-@auth.login_required
-def delete_link_items():
-    ids = validated(schemas.link_ids, read_json("link_ids"))["link_ids"]
-    return _results("link_id", ids, get_rules().delete_linked_rules(ids, request_id=g.request_id))
+    The OpenAPI document of this API.
+    """
+    return openapi.document(current_app, endpoint)

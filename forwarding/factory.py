@@ -9,8 +9,9 @@ from contextlib import closing
 from flask import Flask
 
 from . import api, chunked, config, credentials, db, errors, requestlog
+from .storage import backup
 from .storage.access import Access
-from .storage.database import Database
+from .storage.database import SCHEMA_VERSION, Database
 
 
 class _JsonFlask(Flask):
@@ -70,7 +71,7 @@ def create_app(test_config=None, announce=True):
 
 
 def _prepare_database(app, announce):
-    """Create the database on first start; note the device serial; warn about the factory password.
+    """Create the database on first start, with its device serial; warn about the factory password.
 
     The connection is closed before returning: under uWSGI without lazy-apps the app is loaded
     before the workers fork, and an SQLite connection must not cross a fork.
@@ -79,6 +80,16 @@ def _prepare_database(app, announce):
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     with closing(Database.open(path, app.config["BUSY_TIMEOUT_MS"])) as database:
+        database.check()
+        version = database.schema_version()
+        if 0 < version < SCHEMA_VERSION:  # an upgrade: the data as it was is kept first
+            kept = backup.keep(database.connection, path, "before-upgrade")
+            app.logger.warning(
+                "the database has schema %d, this code %d: backed it up to %s, now migrating",
+                version,
+                SCHEMA_VERSION,
+                kept.path,
+            )
         database.prepare(
             make_account=lambda: (
                 credentials.DEFAULT_USERNAME,
@@ -86,7 +97,5 @@ def _prepare_database(app, announce):
             ),
             make_serial=lambda: uuid.uuid4().hex[:16].upper(),
         )
-        if not app.config["DEVICE_SERIAL"]:
-            app.config["DEVICE_SERIAL"] = database.setting("device_serial")
         if announce and Access(database).account().is_default:
             app.logger.warning(FACTORY_PASSWORD_WARNING)

@@ -150,7 +150,7 @@ class _IgnoringUnknown(Schema):
         unknown = EXCLUDE  # the vendor ignores keys it does not know
 
 
-# The `metadata` descriptions are for the API's OpenAPI document (forwarding/openapi.py).
+# The `metadata` descriptions and the bodies' `example`s are for the API's OpenAPI document (openapi.py).
 _LINK_ID = {"description": "The management system's id of the rule; unique among the rules that have one."}
 _FORWARD_NUMBER = {"description": "The panel's logical number of the apartment (floor + apartment); the rule's key."}
 _ENTITIES = {
@@ -166,10 +166,18 @@ class LinkItem(_IgnoringUnknown):
 
 
 class LinkItems(_IgnoringUnknown):
+    example = {
+        "list_items": [
+            {"link_id": 101, "forward_number": 101, "forward_entity_list": ["sip:100@sip.bas-ip.com", "vizit:123"]}
+        ]
+    }
+
     list_items = ItemList(LinkItem, required=True, metadata={"description": "Applied in order, in one transaction."})
 
 
 class ForwardItem(_IgnoringUnknown):
+    example = {"forward_entity_list": ["1001"]}
+
     forward_entity_list = EntityList(required=True, metadata=_ENTITIES)
 
 
@@ -178,10 +186,14 @@ class ForwardUid(_IgnoringUnknown):
 
 
 class UidItems(_IgnoringUnknown):
+    example = {"uid_items": [101, 102]}
+
     uid_items = IdList(required=True, metadata=_IDS)
 
 
 class LinkIds(_IgnoringUnknown):
+    example = {"link_ids": [101]}
+
     link_ids = IdList(required=True, metadata=_IDS)
 
 
@@ -203,6 +215,18 @@ class HistoryQuery(_IgnoringUnknown):
     )
     limit = DigitString(maximum=1000, load_default=100, metadata={"description": "Records per page."})
     page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
+
+
+class LoginQuery(Schema):
+    """The login's query, for the document alone: the view reads it itself (its two errors are
+    not the schemas' kind)."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1))
+    password = fields.String(
+        required=True,
+        validate=validate.Regexp("^[0-9A-Fa-f]{32}$"),
+        metadata={"description": "The MD5 hex digest of the password, either case."},
+    )
 
 
 def pagination(total, query):
@@ -235,6 +259,7 @@ link_ids = LinkIds()
 list_query = ListQuery()
 link_list_query = LinkListQuery()
 history_query = HistoryQuery()
+login_query = LoginQuery()
 
 
 def describe(schema, errors):

@@ -35,6 +35,16 @@ def test_the_serial_is_made_once_and_kept(make_app, tmp_path):
     assert serial(make_app()) != first  # another device
 
 
+def test_the_serial_is_read_from_the_database_each_time(app, client, repo):
+    """A restore (`forwarding restore`) changes it under running workers."""
+    with repo.database.transaction() as db:
+        db.execute("UPDATE settings SET value = 'RESTORED-0001' WHERE name = 'device_serial'")
+    assert client.get("/api/info").data == (
+        b'{"device_model":"forwarding","firmware_version":"1.0.0","api_version":"2.9.0",'
+        b'"device_serial_number":"RESTORED-0001"}\n'
+    )
+
+
 def test_the_serial_can_be_configured(make_app):
     stored = serial(make_app())
     assert serial(make_app(DEVICE_SERIAL="BAS-0001")) == "BAS-0001"

@@ -1,6 +1,7 @@
 """The OpenAPI document: served without authentication, true to docs/api.md, and the API keeps
 to it under schemathesis."""
 
+import json
 import os
 import tempfile
 
@@ -10,6 +11,7 @@ import schemathesis
 from werkzeug.security import generate_password_hash
 
 from forwarding import openapi
+from forwarding.api import endpoint
 from forwarding.factory import create_app
 from forwarding.limits import INT64_MAX, is_forward_entity
 from forwarding.storage import Storage
@@ -64,9 +66,19 @@ def document(client):
     return response.get_json()
 
 
-def test_document_is_built_once_per_app(app, document):
-    assert openapi.document(app) is openapi.document(app)
-    assert document == openapi.document(app)
+COPY = os.path.join(os.path.dirname(__file__), "openapi.json")
+
+
+def test_document_is_the_checked_in_copy(document):
+    """The served document, whole, is tests/openapi.json: the same paths, methods, parameters,
+    schemas and error examples. After an intended change to the API, write the copy again with
+    `python -m tests.test_openapi > tests/openapi.json` and review its diff."""
+    with open(COPY, encoding="utf-8") as copy:
+        assert document == json.load(copy)
+
+
+def test_document_is_built_once_per_app(app):
+    assert openapi.document(app, endpoint) is openapi.document(app, endpoint)
 
 
 def test_document_states_the_fields(document):
@@ -196,3 +208,7 @@ def test_the_history_example_keeps_to_the_document(document):
     assert validator.is_valid(example)
     [record] = example["list_items"]
     assert not validator.is_valid({**example, "list_items": [{**record, "time": "2026-11-30T10:15:04Z"}]})
+
+
+if __name__ == "__main__":  # the copy: the document this app serves, with the default list limit
+    print(json.dumps(APP.test_client().get("/api/v1/openapi.json").get_json(), indent=2, ensure_ascii=False))

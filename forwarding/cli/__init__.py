@@ -8,7 +8,7 @@ command becomes that user before it opens anything (files.py). A command is a fu
 registered with `@command(name)`: it runs inside the app's context, so `get_rules()`,
 `get_access()` and `current_app` work as in a request. The commands live by what they serve:
 rules.py (the rules and their history), access.py (the account, the tokens, the login blocks),
-settings.py (the settings).
+settings.py (the settings), backups.py (the whole database: backup and restore).
 
 Exit codes: 0 done; 1 refused (bad input: a file, a password, a database that is missing or
 cannot be used), nothing changed; 2 bad usage or settings (an option, an argument, a setting,
@@ -223,4 +223,4 @@ def counted(count, noun, plural=None):
 
 
 # Registered as they are imported: the commands of each module.
-from . import access, rules, settings  # noqa: E402, F401
+from . import access, backups, rules, settings  # noqa: E402, F401

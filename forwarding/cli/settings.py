@@ -56,7 +56,8 @@ def _check(session):
     busy_timeout = session.settings().get("BUSY_TIMEOUT_MS", config.DEFAULTS["BUSY_TIMEOUT_MS"])
     try:
         with closing(Database.open(path, busy_timeout)) as database:
-            version = database.check()
+            database.check()
+            version = database.schema_version()
     except sqlite3.DatabaseError as error:
         _not_starting(UnusableDatabase.because(path, error))
     upgrade = f", upgraded to {SCHEMA_VERSION} at the next start" if version < SCHEMA_VERSION else ""

@@ -92,8 +92,11 @@ def _first_schema(db):
 
 
 def _history(db):
-    # Schema 1 had three shapes: the first tables; then address_failures; then login_failures.address
-    # as well. Each part that is missing is added first.
+    # Schema 1 had several shapes: rules, tokens, account and settings (with an index
+    # `rules_linked`), and then, not always all of them, login_failures, address_failures and
+    # login_failures.address (tests/fixtures/). Each part that is missing is added first.
+    _first_schema(db)
+    db.execute("DROP INDEX IF EXISTS rules_linked")  # rules_by_number serves the link lists now
     db.execute(ADDRESS_FAILURES)
     if "address" not in {row[1] for row in db.execute("PRAGMA table_info(login_failures)")}:
         # The address alone, for the operator (NULL: a row older than the column).
@@ -102,9 +105,33 @@ def _history(db):
         db.execute(statement)
 
 
+# SQLite's header field that says which application's file it is: "FWD1" in ASCII.
+APPLICATION_ID = 0x46574431
+
+# The tables of every schema this service ever made, and those every one of its databases has;
+# the tables SQLite and Litestream add to any database are no one's.
+OWN_TABLES = frozenset({"rules", "tokens", "account", "login_failures", "settings", "address_failures", "history"})
+ALWAYS_THERE = frozenset({"rules", "tokens", "account", "settings"})
+ANYONE_S_TABLES = frozenset({"_litestream_seq", "_litestream_lock"})
+
+
+def _application_id(db):
+    # Databases made before it have 0 there, and are known by their tables (Database.check).
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to n (`PRAGMA user_version`; 0: an empty file).
-MIGRATIONS = (_first_schema, _history)
+MIGRATIONS = (_first_schema, _history, _application_id)
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class ForeignDatabase(sqlite3.DatabaseError):
+    """Another application's SQLite file: this code must not write to it. `what` says what it
+    is, after the file's name."""
+
+    def __init__(self, what):
+        super().__init__(f"it {what}")
+        self.what = what
 
 
 class NewerSchema(sqlite3.DatabaseError):
@@ -182,6 +209,17 @@ class Database:
             if writes:
                 self._write_lock.release()
 
+    @contextmanager
+    def writers_held(self):
+        """The writers' lock, held without a transaction: no writer of the service gets in.
+        For SQLite's backup API (backup.py), which takes SQLite's own write lock itself and
+        refuses a destination inside a transaction."""
+        self._write_lock.acquire(self._busy_timeout)
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
     def prepare(self, make_account, make_serial):
         """Check the file, bring its schema up to date, and seed the account and the device serial.
 
@@ -189,14 +227,10 @@ class Database:
         is called only when the database has none yet. Raises sqlite3.DatabaseError (NewerSchema
         for a database of a newer forwarding) before anything is written.
         """
-        self.check()  # a damaged file stops here, before anything is written to it
+        self.check()
         self._use_wal()
         with self.transaction() as db:
-            version = self._schema_version()  # read again: another worker may have just migrated
-            for migrate in MIGRATIONS[version:]:
-                migrate(db)
-            if version < SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._migrate(db)  # the version read again: another worker may have just migrated
             if db.execute("SELECT 1 FROM account").fetchone() is None:
                 db.execute(
                     "INSERT INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, 1)",
@@ -205,20 +239,44 @@ class Database:
             if db.execute("SELECT 1 FROM settings WHERE name = 'device_serial'").fetchone() is None:
                 db.execute("INSERT INTO settings (name, value) VALUES ('device_serial', ?)", (make_serial(),))
 
-    def check(self):
-        """The file's schema version, once it is known to be usable, writing nothing: not damaged
-        (`quick_check`), not made by a newer forwarding. Raises sqlite3.DatabaseError (NewerSchema)."""
-        verdict = self.connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+    def check(self, thorough=False):
+        """Raise sqlite3.DatabaseError for a file this code must not write to: damaged (a
+        `quick_check`, or the slower `integrity_check` if `thorough`), another application's
+        (ForeignDatabase) or a newer forwarding's (NewerSchema). Reads only."""
+        # A damaged file stops here, before anything is written to it.
+        check = "integrity_check" if thorough else "quick_check"
+        read = self.connection.execute
+        verdict = read(f"PRAGMA {check}(1)").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError("database disk image is malformed: " + verdict.replace("\n", " "))
-        return self._schema_version()
+        (application_id,) = read("PRAGMA application_id").fetchone()
+        if application_id not in (0, APPLICATION_ID):
+            raise ForeignDatabase(f"is not a forwarding database: application_id 0x{application_id % 2**32:08x}")
+        if application_id == 0:
+            tables = {name for (name,) in read("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+            tables -= ANYONE_S_TABLES | {name for name in tables if name.startswith("sqlite_")}
+            if tables - OWN_TABLES:
+                raise ForeignDatabase(f"has tables of another application: {', '.join(sorted(tables - OWN_TABLES))}")
+            if tables and ALWAYS_THERE - tables:
+                missing = ", ".join(sorted(ALWAYS_THERE - tables))
+                raise ForeignDatabase(f"is not a forwarding database: without the tables {missing}")
+        self.schema_version()
+
+    def migrate(self):
+        """Bring the schema up to date, in one transaction (a copy's: `prepare` does it for the service)."""
+        with self.transaction() as db:
+            self._migrate(db)
+
+    def _migrate(self, db):
+        version = self.schema_version()
+        for migrate in MIGRATIONS[version:]:
+            migrate(db)
+        if version < SCHEMA_VERSION:
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def schema_version(self):
-        """The file's `PRAGMA user_version`: 0 for an empty file, SCHEMA_VERSION once prepared."""
-        return self.connection.execute("PRAGMA user_version").fetchone()[0]
-
-    def _schema_version(self):
-        version = self.schema_version()
+        """The file's schema version (`PRAGMA user_version`; 0: a new file); NewerSchema past this code's."""
+        (version,) = self.connection.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise NewerSchema(version)
         return version

@@ -4,7 +4,9 @@ settings and the database, forwarding/startcheck.py)."""
 
 import os
 import signal
+import sqlite3
 import subprocess
+from contextlib import closing
 
 import pytest
 
@@ -56,6 +58,22 @@ def test_a_damaged_database_stops_the_start_with_one_line_and_stays(programs, tm
     assert ours(log) == [f"forwarding: cannot use the database '{database}': file is not a database; not starting"]
     assert "GAME OVER" not in log and "spawned uWSGI worker" not in log
     assert database.read_bytes() == b"this is no database\n" * 300
+
+
+def test_another_applications_database_stops_the_start_with_one_line_unwritten(programs, tmp_path):
+    database = tmp_path / "theirs.db"
+    with closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA application_id = 305419896")  # 0x12345678
+        db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+    before = database.read_bytes()
+    status, log = start_failing(programs, tmp_path, FORWARDING_DATABASE=str(database))
+    assert status != 0
+    assert ours(log) == [
+        f"forwarding: cannot use the database '{database}': it is not a forwarding database:"
+        " application_id 0x12345678; not starting"
+    ]
+    assert "spawned uWSGI worker" not in log
+    assert database.read_bytes() == before
 
 
 def test_a_start_says_what_it_must_once_not_per_worker_or_respawn(programs, tmp_path):

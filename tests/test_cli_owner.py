@@ -257,3 +257,20 @@ def test_set_password_asks_on_the_terminal_as_the_service_s_user(host, service_d
         f"Password of 'admin' changed in {service_database} {settings(host)}; 0 tokens revoked:"
         " every client must log in again.\n"
     )
+
+
+def test_backup_and_restore_as_root_with_root_s_own_files(host, service_database):
+    """The backup is written as root into root's own directory; restore reads it from there."""
+    backups = host / "backups"
+    backups.mkdir(mode=0o700)
+    target = backups / "forwarding.db"
+    code, out, err = forwarding(host, "backup", str(target))
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Backed up {service_database} {settings(host)} to {target}: ")
+    status = target.stat()
+    assert (status.st_uid, status.st_gid, stat.S_IMODE(status.st_mode)) == (0, 0, 0o600)
+    assert sorted(owners(host / "state")) == ["forwarding.db", "forwarding.db-writer"]  # no copy left beside
+    code, out, err = forwarding(host, "restore", str(target))
+    assert (code, err) == (0, ""), out
+    assert f"into {service_database} {settings(host)}: 0 rules, 0 history records.\n" in out
+    assert {owner[:2] for owner in owners(host / "state").values()} == {SERVICE}  # the kept copy too

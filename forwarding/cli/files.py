@@ -136,7 +136,7 @@ def check_readable(path):
 # -- files for the operator ------------------------------------------------------------------------
 
 
-def write_as_operator(path, produce, follow_symlinks=False):
+def write_as_operator(path, produce, follow_symlinks=False, mode=None):
     """Replace the file at `path` with the bytes `produce(out)` writes to `out`; return what
     `produce` returns.
 
@@ -146,8 +146,8 @@ def write_as_operator(path, produce, follow_symlinks=False):
     `produce` returns must be a JSON value, as it comes back through a pipe too; the child ends
     with os._exit, without Python's exit handlers, so `produce` closes the database itself
     (`get_storage().close()`) for SQLite to remove its -wal and -shm. The file is made
-    beside `path` and renamed over it only once whole and synced; it keeps the mode of the file
-    it replaces (0600 if none). Refused: a symbolic link at `path`, anything there but a regular
+    beside `path` and renamed over it only once whole and synced; its mode is `mode`, or else
+    the mode of the file it replaces (0600 if none). Refused: a symbolic link at `path`, anything there but a regular
     file, and a directory on the way that is a symbolic link, unless `follow_symlinks`. A
     click.ClickException in `produce` is raised here again, with its exit code, and the file is
     left as it was.
@@ -172,8 +172,8 @@ def write_as_operator(path, produce, follow_symlinks=False):
         except OSError as error:
             raise Refused(f"cannot write in {directory or '.'}: {error.strerror}") from None
         try:
-            if old is not None:
-                os.fchmod(fd, stat.S_IMODE(old.st_mode))
+            if mode is not None or old is not None:
+                os.fchmod(fd, stat.S_IMODE(old.st_mode) if mode is None else mode)
             result = _in_a_child(produce, fd)
             os.fsync(fd)
             os.close(fd)

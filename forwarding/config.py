@@ -79,6 +79,7 @@ ELSEWHERE = (
     "NGINX_LOGS",
     "E2E",
     "REPLICA_URL",  # read by Litestream (deploy/litestream.yml)
+    "ENV_FILE",  # read by the command (cli/__init__.py): the settings file to read
 )
 
 

@@ -25,8 +25,22 @@ class _JsonFlask(Flask):
 class UnusableDatabase(Exception):
     """The database file is damaged, unreadable or read-only: the service does not start on it."""
 
+    @classmethod
+    def because(cls, path, error):
+        return cls(f"cannot use the database {path!r}: {error}")
 
-FACTORY_PASSWORD_WARNING = "the account still has the factory password; change it with `forwarding set-password`"
+
+def not_starting(error):
+    """The one line the service stops with at start (startcheck.py), as `forwarding config --check` says it."""
+    return f"forwarding: {error}; not starting"
+
+
+# The command as typed on a host deployed as the README says, where plain `forwarding` is not on
+# root's PATH: as root, it acts on the service's database, as its owner (cli/files.py).
+FACTORY_PASSWORD_WARNING = (
+    "the account still has the factory password; change it with `forwarding set-password`"
+    " (deployed: `/opt/forwarding/.venv/bin/forwarding set-password`, as root)"
+)
 
 
 def create_app(test_config=None, announce=True):
@@ -48,7 +62,7 @@ def create_app(test_config=None, announce=True):
         _prepare_database(app, announce)
     except sqlite3.DatabaseError as error:
         # The file stays as it is: never a fresh database over one that cannot be read.
-        raise UnusableDatabase(f"cannot use the database {app.config['DATABASE']!r}: {error}") from None
+        raise UnusableDatabase.because(app.config["DATABASE"], error) from None
 
     db.init_app(app)
     app.wsgi_app = chunked.chunked_input(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])

@@ -26,7 +26,11 @@ OURS = "export"
 LEGACY = "legacy forward table"
 
 _INTEGER = f"an integer from 1 to {INT64_MAX}"
-_ENTITIES = "a list of at most {} forward numbers, each matching one of the panel's patterns"
+# The forms an entry takes (docs/api.md, 3.1 has the patterns themselves).
+_ENTITIES = (
+    "a list of at most {} forward numbers, each digits (101), laskomex:N, vizit:N or a SIP URI"
+    " (sip:100@sip.bas-ip.com, sip:192.168.1.2; the patterns: docs/api.md, section 3.1)"
+)
 
 # (name in the file, required, what it must be) in the order a rule tuple has them.
 _FIELDS = {

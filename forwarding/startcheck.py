@@ -18,13 +18,13 @@ import platform
 import sys
 
 from . import __version__, config
-from .factory import UnusableDatabase, create_app
+from .factory import UnusableDatabase, create_app, not_starting
 from .storage.database import SCHEMA_VERSION
 
 try:
     app = create_app()
 except (config.BadSetting, UnusableDatabase) as error:
-    sys.exit(f"forwarding: {error}; not starting")
+    sys.exit(not_starting(error))
 
 app.logger.info(
     "forwarding %s (schema %d) starting on Python %s (%s, run by %s), database %s",

@@ -6,6 +6,9 @@ import datetime
 import hashlib
 import json
 import math
+import os
+import pty
+import subprocess
 
 # The contract's limits (docs/api.md), written out: a limit changed in the service must fail here.
 INT64_MAX = 9223372036854775807  # 2**63 - 1: the largest forward_number, link_id, uid or page
@@ -153,3 +156,35 @@ def stored_rules(repo):
     db = repo.database.connection
     rows = db.execute("SELECT forward_number, link_id, entities FROM rules ORDER BY forward_number")
     return {number: (link_id, json.loads(entities)) for number, link_id, entities in rows}
+
+
+def set_password_on_a_terminal(command, cwd, env, password="on-a-terminal"):
+    """`command set-password` on a pseudo-terminal, `password` typed at both prompts: `(exit code,
+    what the terminal showed)`, its line ends as `\\n`. `env` is added to the environment less its
+    FORWARDING_* variables."""
+    primary, secondary = pty.openpty()
+    environ = {name: value for name, value in os.environ.items() if not name.startswith("FORWARDING_")}
+    process = subprocess.Popen(
+        [command, "set-password"],
+        cwd=cwd,
+        env={**environ, **env},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    shown = b""
+    try:
+        for prompt in (b"New password: ", b"Repeat it: "):
+            while prompt not in shown:
+                shown += os.read(primary, 1024)
+            os.write(primary, password.encode() + b"\n")
+        code = process.wait(30)
+        while chunk := os.read(primary, 1024):
+            shown += chunk
+    except OSError:  # the other end closed
+        code = process.wait(30)
+    finally:
+        os.close(primary)
+    return code, shown.decode().replace("\r\n", "\n")

@@ -108,9 +108,9 @@ def test_the_command_line_refuses_a_foreign_file(tmp_path):
     path = tmp_path / "theirs.db"
     before = foreign(path, 0x12345678)
     code, out, err = forwarding("list", cwd=tmp_path, env={"FORWARDING_DATABASE": str(path)})
-    # A database the command cannot use is a usage error, as a damaged one (test_cli.py).
+    # A database the command cannot use is refused (1), as a damaged one (test_cli.py).
     assert (code, out, err) == (
-        2,
+        1,
         "",
         f"Error: cannot use the database '{path}': it is not a forwarding database: application_id 0x12345678\n",
     )

@@ -62,23 +62,25 @@ def test_a_block_that_ended_is_not_listed(runner, app, blocked, clock, db_path):
     ]
 
 
-def test_unblock_one_address(runner, client, blocked):
+def test_unblock_one_address(runner, client, blocked, db_path):
     result = runner.invoke(args=["unblock", ADMIN_AWAY])
-    assert (result.exit_code, result.stdout) == (0, f"Lifted 2 login blocks of {ADMIN_AWAY}.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 2 login blocks of {ADMIN_AWAY} in {db_path}.\n")
     assert login(client, ADMIN_AWAY).status_code == 200
     assert_error(login(client, ADMIN_HOME), 400, "Wrong login or password")
-    assert runner.invoke(args=["unblock", ADMIN_AWAY]).stdout == f"Lifted 0 login blocks of {ADMIN_AWAY}.\n"
+    assert (
+        runner.invoke(args=["unblock", ADMIN_AWAY]).stdout == f"Lifted 0 login blocks of {ADMIN_AWAY} in {db_path}.\n"
+    )
 
 
-def test_unblock_takes_an_address_however_written(runner, client, blocked):
+def test_unblock_takes_an_address_however_written(runner, client, blocked, db_path):
     result = runner.invoke(args=["unblock", "2001:0DB8:0::1"])
-    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_HOME}.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_HOME} in {db_path}.\n")
     assert login(client, ADMIN_HOME).status_code == 200
 
 
-def test_unblock_all(runner, client, blocked, repo):
+def test_unblock_all(runner, client, blocked, repo, db_path):
     result = runner.invoke(args=["unblock", "--all"])
-    assert (result.exit_code, result.stdout) == (0, "Lifted 3 login blocks of every address.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 3 login blocks of every address in {db_path}.\n")
     assert login(client, ADMIN_AWAY).status_code == 200
     assert login(client, ADMIN_HOME).status_code == 200
     assert repo.database.connection.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
@@ -89,7 +91,7 @@ def test_unblock_all(runner, client, blocked, repo):
     [
         ([], "give an ADDRESS, or --all"),
         (["--all", ADMIN_AWAY], "give an ADDRESS or --all, not both"),
-        (["203.0.113"], "'203.0.113' is not an IP address"),
+        (["203.0.113"], "ADDRESS must be an IP address, not '203.0.113'"),
     ],
 )
 def test_unblock_refuses(runner, client, blocked, args, message):
@@ -135,6 +137,6 @@ def test_a_rationed_address_is_listed_and_lifted(runner, app, client, clock, db_
         ),
     )
     result = runner.invoke(args=["unblock", ADMIN_AWAY])
-    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_AWAY}.\n")
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_AWAY} in {db_path}.\n")
     assert login(client, ADMIN_AWAY).status_code == 200
     assert runner.invoke(args=["blocks"]).stdout == f"No login blocks in force in {db_path}.\n"

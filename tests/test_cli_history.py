@@ -60,8 +60,11 @@ def test_show_no_such_rule(runner, rules, db_path):
 @pytest.mark.parametrize("number", ["0", "abc", str(2**63)])
 def test_show_a_number_out_of_range(runner, number):
     result = runner.invoke(args=["show", number])
-    assert result.exit_code == 2
-    assert "Invalid value for 'FORWARD_NUMBER'" in result.output
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"Error: FORWARD_NUMBER must be a whole number, from 1 to 9223372036854775807, not {number!r}\n",
+    )
 
 
 def test_history_in_local_time_newest_first(runner, rules, db_path):

@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from forwarding import rulefile
+from tests.conftest import AppCliRunner
 from tests.helpers import stored_rules
 
 RULES = [
@@ -27,6 +28,11 @@ STORED = {
     223: (8, ["sip:223@sip.bas-ip.com"]),
 }
 
+# What an entry may be, as an import's error says it.
+ENTRIES = (
+    "a list of at most 8 forward numbers, each digits (101), laskomex:N, vizit:N or a SIP URI"
+    " (sip:100@sip.bas-ip.com, sip:192.168.1.2; the patterns: docs/api.md, section 3.1)"
+)
 # What `import` says it takes, as an operator reads it (written out: the command's own text is checked).
 FORMATS = (
     '`forwarding import` takes an export, {"version": 1, "items": [{"link_id": 1, "forward_number": 101,'
@@ -83,7 +89,7 @@ def test_export_then_import_restores(runner, rules, repo, tmp_path, db_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 3 rules from {path} (export) into {db_path}: 3 created, 0 updated, 0 deleted.\n",
+        f"Imported 3 rules from {path} (export) into {db_path}: 3 created, 0 updated, 0 unchanged, 0 removed.\n",
     )
     assert stored_rules(repo) == STORED
 
@@ -105,7 +111,8 @@ def test_import_merges(runner, rules, repo, tmp_path, db_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 5 rules from {path} (export) into {db_path}: 2 created, 1 updated, 1 deleted.\n",
+        # 102 emptied and 223, whose link_id moved to 300: two removed; 999 was not there and is not.
+        f"Imported 5 rules from {path} (export) into {db_path}: 2 created, 1 updated, 1 unchanged, 2 removed.\n",
     )
     assert stored_rules(repo) == {101: (7, ["555"]), 300: (8, ["300"]), 400: (9, ["vizit:4"])}
 
@@ -125,7 +132,8 @@ def test_import_legacy_forward_table(runner, rules, repo, tmp_path, db_path):
     result = runner.invoke(args=["import", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 2 rules from {path} (legacy forward table) into {db_path}: 1 created, 1 updated, 0 deleted.\n",
+        f"Imported 2 rules from {path} (legacy forward table) into {db_path}:"
+        " 1 created, 1 updated, 0 unchanged, 0 removed.\n",
     )
     assert stored_rules(repo) == {**STORED, 5: (None, ["sip:192.168.1.2", "laskomex:10"]), 101: (7, ["77469"])}
 
@@ -137,8 +145,8 @@ def test_import_replace(runner, rules, repo, tmp_path, db_path):
     result = runner.invoke(args=["import", "--replace", path])
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Removed 3 rules, then imported 1 rule from {path} (legacy forward table) into {db_path}:"
-        " 1 created, 0 updated, 0 deleted.\n",
+        f"Imported 1 rule from {path} (legacy forward table) into {db_path}, replacing every rule:"
+        " 0 created, 1 updated, 0 unchanged, 2 removed.\n",
     )
     assert stored_rules(repo) == {102: (None, ["1"])}
 
@@ -148,7 +156,7 @@ def test_import_from_stdin(runner, repo, db_path):
     result = runner.invoke(args=["import", "-"], input=json.dumps(document))
     assert (result.exit_code, result.stdout) == (
         0,
-        f"Imported 1 rule from stdin (export) into {db_path}: 1 created, 0 updated, 0 deleted.\n",
+        f"Imported 1 rule from stdin (export) into {db_path}: 1 created, 0 updated, 0 unchanged, 0 removed.\n",
     )
     assert stored_rules(repo) == {1: (None, ["2"])}
 
@@ -197,13 +205,11 @@ NINE = [str(n) for n in range(9)]
         ),
         (
             _legacy(GOOD, {"apartment": 2, "forward_numbers": ["1", "sip:x"]}),
-            "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
-            'panel\'s patterns, not ["1", "sip:x"]',
+            f'items[1]: `forward_numbers` must be {ENTRIES}, not ["1", "sip:x"]',
         ),
         (
             _legacy(GOOD, {"apartment": 2, "forward_numbers": NINE}),
-            "items[1]: `forward_numbers` must be a list of at most 8 forward numbers, each matching one of the "
-            'panel\'s patterns, not ["0", "1", "2", "3", "4", "5", "6", "7", "8"]',
+            f'items[1]: `forward_numbers` must be {ENTRIES}, not ["0", "1", "2", "3", "4", "5", "6", "7", "8"]',
         ),
         (
             _legacy(GOOD, {"apartment": 2, "forward_numbers": ["1"]}, GOOD),
@@ -336,6 +342,64 @@ def test_an_export_that_fails_leaves_the_file_as_it_was(runner, rules, exports, 
 
     monkeypatch.setattr(rulefile, "write", fail_half_way)
     result = runner.invoke(args=["export", "-o", str(path)])
-    assert result.exit_code == 1 and isinstance(result.exception, OSError)
+    assert (result.exit_code, result.stderr) == (1, "Error: [Errno 28] No space left on device\n")
     assert path.read_text() == "old\n"
     assert sorted(path.name for path in exports.iterdir()) == ["backup.json"]
+
+
+# -- the counts of an import are the history's -------------------------------------------------------
+
+
+def history_records(repo):
+    return repo.database.connection.execute("SELECT count(*) FROM history").fetchone()[0]
+
+
+def test_an_import_of_the_rules_as_they_are_changes_nothing_and_says_so(runner, rules, repo, tmp_path, db_path):
+    path = str(tmp_path / "backup.json")
+    runner.invoke(args=["export", "-o", path])
+    records = history_records(repo)
+    result = runner.invoke(args=["import", path])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Imported 3 rules from {path} (export) into {db_path}: 0 created, 0 updated, 3 unchanged, 0 removed.\n",
+    )
+    result = runner.invoke(args=["import", "--replace", path])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Imported 3 rules from {path} (export) into {db_path}, replacing every rule:"
+        " 0 created, 0 updated, 3 unchanged, 0 removed.\n",
+    )
+    assert history_records(repo) == records
+    assert stored_rules(repo) == STORED
+
+
+def test_an_import_replacing_counts_each_real_change_once(runner, rules, repo, tmp_path, db_path):
+    as_it_is, changed = RULES[0], {"forward_number": 102, "forward_entity_list": ["laskomex:6"]}
+    path = write(tmp_path / "two-changes.json", {"version": 1, "items": [as_it_is, changed]})
+    records = history_records(repo)
+    result = runner.invoke(args=["import", "--replace", path])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Imported 2 rules from {path} (export) into {db_path}, replacing every rule:"
+        " 0 created, 1 updated, 1 unchanged, 1 removed.\n",
+    )
+    assert history_records(repo) == records + 2  # 102 updated, 223 removed
+    assert stored_rules(repo) == {101: (7, ["101", "vizit:1"]), 102: (None, ["laskomex:6"])}
+
+
+def test_the_api_still_answers_updated_for_a_rule_as_it_is(client, rules, basic_auth):
+    # As a panel does (docs/api.md, 4.1): the counts above are the command's alone.
+    answer = client.post("/api/v1/forward/items/link", json={"list_items": RULES[:1]}, headers=basic_auth)
+    assert answer.get_json() == {"result": [{"link_id": 7, "success": True, "extended_info": "updated"}]}
+
+
+def test_the_counts_without_a_history(make_app, rules, repo, tmp_path, db_path):
+    runner = AppCliRunner(make_app(HISTORY_LIMIT=0))
+    path = write(tmp_path / "one.json", {"version": 1, "items": [{"forward_number": 102, "forward_entity_list": []}]})
+    result = runner.invoke(args=["import", "--replace", path])
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"Imported 1 rule from {path} (export) into {db_path}, replacing every rule:"
+        " 0 created, 0 updated, 0 unchanged, 3 removed.\n",
+    )
+    assert stored_rules(repo) == {}

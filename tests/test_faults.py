@@ -135,7 +135,7 @@ def test_the_command_line_says_so_in_one_line(tmp_path):
     path = tmp_path / "forwarding.db"
     path.write_bytes(GARBAGE)
     run = CliRunner().invoke(cli.main, ["set-password", "--password", "s3cret"], env={"FORWARDING_DATABASE": str(path)})
-    assert run.exit_code == 2
+    assert run.exit_code == 1  # refused: the database cannot be used (README, "The `forwarding` command")
     assert run.output == f"Error: cannot use the database {str(path)!r}: file is not a database\n"
 
 

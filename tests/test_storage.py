@@ -138,6 +138,7 @@ def test_the_rule_file_takes_its_limit_as_given():
     with pytest.raises(rulefile.BadFile) as refused:
         rulefile.load(document, 2)
     assert str(refused.value) == (
-        "items[0]: `forward_entity_list` must be a list of at most 2 forward numbers, each matching one of the"
-        ' panel\'s patterns, not ["1", "2", "3"]'
+        "items[0]: `forward_entity_list` must be a list of at most 2 forward numbers, each digits (101), laskomex:N,"
+        " vizit:N or a SIP URI (sip:100@sip.bas-ip.com, sip:192.168.1.2; the patterns: docs/api.md, section 3.1),"
+        ' not ["1", "2", "3"]'
     )

@@ -110,3 +110,15 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_pat
     with pytest.raises(sqlite3.OperationalError, match="unable to open the lock file"):
         Storage(str(database))
     assert (target.read_text(), stat.S_IMODE(target.stat().st_mode)) == ("secret\n", 0o600)
+
+
+def test_a_lock_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    # Opened for reading, a FIFO waits for a writer: a command would hang, not fail.
+    database = tmp_path / "forwarding.db"
+    Storage(str(database)).close()
+    lock_file = str(database) + WRITER
+    os.remove(lock_file)
+    os.mkfifo(lock_file)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open the lock file .*: not a regular file"):
+        Storage(str(database))
+    assert stat.S_ISFIFO(os.lstat(lock_file).st_mode)

@@ -1,5 +1,6 @@
 """The commands on access: set-password, revoke-tokens, blocks, unblock."""
 
+import getpass  # noqa: F401  click imports it at its first prompt, by then perhaps as another user
 import ipaddress
 import sys
 import time
@@ -9,7 +10,7 @@ from flask import current_app
 
 from .. import credentials, throttle
 from ..db import get_access
-from . import BadInput, command, counted, database_path, echo_table
+from . import BadUsage, Refused, command, counted, database_named, echo_table
 
 
 @command("set-password")
@@ -24,19 +25,20 @@ def set_password(username, password, password_stdin):
     the new password at once.
     """
     if username is not None and (problem := credentials.username_problem(username)):
-        raise BadInput(f"--username: {problem}")
+        raise BadUsage(f"--username: {problem}")
     password = _new_password(password, password_stdin)
     access = get_access()
     before = access.account().username
     username = username or before
     revoked = access.set_account(username, credentials.hash_password(password))
-    current_app.logger.info("password of account %r changed; %s revoked", username, _tokens(revoked))
-    click.echo(f"Password of {username!r} changed; {_tokens(revoked)} revoked: every client must log in again.")
+    click.echo(
+        f"Password of {username!r} changed in {database_named()}; {_tokens(revoked)} revoked:"
+        " every client must log in again."
+    )
     # Its login blocks go too: they kept out guesses at the old password, and now the right one.
     addresses = access.login_failure_addresses()
     keys = [throttle.key(name, address) for name in {before, username} for address in addresses]
     if lifted := access.lift_login_blocks(time.time(), keys=keys):
-        current_app.logger.info("%s of account %r lifted", _blocks(lifted), username)
         click.echo(f"Lifted {_blocks(lifted)} of {username!r}.")
 
 
@@ -47,17 +49,17 @@ def _new_password(given, from_stdin):
         return _acceptable(given)
     if not _stdin_is_terminal():
         # getpass would read the pipe with a warning that the input may be echoed.
-        raise BadInput("stdin is not a terminal: give the password on stdin with --password-stdin")
+        raise BadUsage("stdin is not a terminal: give the password on stdin with --password-stdin")
     # An empty answer is refused with a reason, not asked again without a word.
     password = _acceptable(click.prompt("New password", hide_input=True, default="", show_default=False))
     if click.prompt("Repeat it", hide_input=True, default="", show_default=False) != password:
-        raise BadInput("the two passwords differ: nothing changed")
+        raise Refused("the two passwords differ: nothing changed")
     return password
 
 
 def _acceptable(password):
     if problem := credentials.password_problem(password):
-        raise BadInput(problem)
+        raise Refused(problem)
     return password
 
 
@@ -69,8 +71,7 @@ def _stdin_is_terminal():
 def revoke_tokens():
     """Log every client out: delete all login tokens (HTTP Basic keeps working)."""
     count = get_access().revoke_tokens()
-    current_app.logger.info("%s revoked", _tokens(count))
-    click.echo(f"Revoked {_tokens(count)}.")
+    click.echo(f"Revoked {_tokens(count)} in {database_named()}.")
 
 
 @command("blocks")
@@ -92,12 +93,12 @@ def blocks():
         for address, until in access.rationed_addresses(now, *_rationing())
     ]
     if not rows:
-        click.echo(f"No login blocks in force in {database_path()}.")
+        click.echo(f"No login blocks in force in {database_named()}.")
         return
     rows.sort()
     echo_table(("address", "blocked until", "refused"), rows, "<")
     addresses = len({address for address, _, _ in rows})
-    click.echo(f"{counted(addresses, 'address', 'addresses')} blocked in {database_path()}.")
+    click.echo(f"{counted(addresses, 'address', 'addresses')} blocked in {database_named()}.")
 
 
 def _rationing():
@@ -113,17 +114,16 @@ def unblock(address, everyone):
     Their counts of failed attempts start afresh too.
     """
     if everyone == (address is not None):
-        raise BadInput("give an ADDRESS or --all, not both" if everyone else "give an ADDRESS, or --all")
+        raise BadUsage("give an ADDRESS or --all, not both" if everyone else "give an ADDRESS, or --all")
     if address is not None:
         try:
             address = str(ipaddress.ip_address(address))
         except ValueError:
-            raise BadInput(f"{address!r} is not an IP address") from None
+            raise BadUsage(f"ADDRESS must be an IP address, not {address!r}") from None
     now, access = time.time(), get_access()
     lifted = access.lift_login_blocks(now, address=address) + access.lift_rationing(now, *_rationing(), address=address)
     whose = "every address" if everyone else address
-    current_app.logger.info("%s of %s lifted", _blocks(lifted), whose)
-    click.echo(f"Lifted {_blocks(lifted)} of {whose}.")
+    click.echo(f"Lifted {_blocks(lifted)} of {whose} in {database_named()}.")
 
 
 def _tokens(count):

@@ -1,13 +1,17 @@
 """The commands on the whole database: backup, restore."""
 
+import functools
+import os
+import shutil
 import sqlite3
+import tempfile
 
 import click
-from flask import current_app
 
 from ..db import get_storage
 from ..storage import backup as backups
-from . import command, counted, database_path
+from . import command, counted, database_named, database_path, open_database
+from .files import write_as_operator
 
 NOTHING_CHANGED = "; nothing changed"
 
@@ -31,7 +35,7 @@ def _not_the_database(path, after=""):
         raise click.ClickException(f"{error}{after}") from None
 
 
-@command("backup")
+@command("backup", opens_database=False)
 @click.argument("path", type=click.Path(), callback=_checked(backups.check_target))
 def backup(path):
     """Copy the whole database to PATH, while the service runs and writes.
@@ -42,19 +46,42 @@ def backup(path):
     `forwarding restore PATH` makes it the service's database again.
     """
     _not_the_database(path)
-    try:
-        copy = backups.backup(get_storage().database.connection, path)
-    except (OSError, sqlite3.Error) as error:
-        raise click.ClickException(f"backup to {path} failed, nothing written: {error}") from None
-    current_app.logger.info("database backed up to %s (%s bytes)", copy.path, copy.size)
+    size, rules, history, taken_at = write_as_operator(path, functools.partial(_backup, path), mode=0o600)
     click.echo(
-        f"Backed up {database_path()} to {copy.path}: {copy.size:,} bytes, {_rules(copy.rules)},"
-        f" {_records(copy.history)}, taken {copy.taken_at}."
+        f"Backed up {database_named()} to {os.path.abspath(path)}: {size:,} bytes, {_rules(rules)},"
+        f" {_records(history)}, taken {taken_at}."
     )
 
 
+def _backup(path, out):
+    # As the database's owner (run as root: write_as_operator's child): the copy is made in a
+    # directory of its own beside the database, then sent whole to the file the operator gets.
+    with open_database().app_context():
+        storage = get_storage()
+        work = tempfile.mkdtemp(dir=os.path.dirname(database_path()), prefix=".forwarding-backup-")
+        try:
+            copy = backups.backup(storage.database.connection, os.path.join(work, "backup.db"))
+            with open(copy.path, "rb") as data:
+                shutil.copyfileobj(data, out)
+        except (OSError, sqlite3.Error) as error:
+            raise click.ClickException(f"backup to {path} failed, nothing written: {error}") from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    storage.close()  # the child ends without Python's exit handlers: SQLite's -wal and -shm go now
+    return copy.size, copy.rules, copy.history, copy.taken_at
+
+
+def _opened(ctx, param, path):
+    # Opened as the command line is read, as the user who runs it (root, on a deployed host): the
+    # command then becomes the database's owner, who may not read the operator's files.
+    try:
+        return path, backups.open_backup(path)
+    except backups.BadPath as error:
+        raise click.ClickException(f"{error}{NOTHING_CHANGED}") from None
+
+
 @command("restore", creates_database=True)
-@click.argument("path", type=click.Path(), callback=_checked(backups.check_source, NOTHING_CHANGED))
+@click.argument("path", type=click.Path(), callback=_opened)
 def restore(path):
     """Make the backup in PATH the service's database, while the service runs.
 
@@ -63,9 +90,10 @@ def restore(path):
     is kept beside it, as DATABASE.before-restore-<UTC time>. Every login token is revoked:
     clients log in again, with the password the backup holds.
     """
+    path, opened = path
     _not_the_database(path, NOTHING_CHANGED)
     try:
-        restored = backups.restore(get_storage().database, database_path(), path)
+        restored = backups.restore(get_storage().database, database_path(), path, opened)
     except backups.BadPath as error:
         raise click.ClickException(f"{error}{NOTHING_CHANGED}") from None
     except (OSError, sqlite3.Error) as error:
@@ -73,10 +101,9 @@ def restore(path):
         raise click.ClickException(f"restore from {path} failed: {error}{NOTHING_CHANGED}") from None
     copy, kept = restored.backup, restored.kept
     taken = copy.taken_at or "unknown (not made by `forwarding backup`)"
-    current_app.logger.info("database restored from %s (taken %s); the one it replaced kept", copy.path, taken)
     click.echo(f"Kept the database it replaces as {kept.path} ({kept.size:,} bytes).")
     click.echo(
-        f"Restored {copy.path}, taken {taken}, into {database_path()}: {_rules(copy.rules)}, {_records(copy.history)}."
+        f"Restored {copy.path}, taken {taken}, into {database_named()}: {_rules(copy.rules)}, {_records(copy.history)}."
     )
     click.echo(
         f"Revoked {counted(restored.revoked, 'token')}: every client must log in again;"

@@ -82,11 +82,6 @@ def check_target(path):
         raise BadPath(f"{path} is not a regular file")
 
 
-def check_source(path):
-    """Raise BadPath unless `path` is a regular file, not empty, that can be read."""
-    os.close(_open_source(path))
-
-
 def check_not_the_database(path, database):
     """Raise BadPath if `path` is the database at `database`, or one of the files beside it."""
     real = os.path.join(os.path.realpath(os.path.dirname(path) or "."), os.path.basename(path))
@@ -137,7 +132,7 @@ def backup(connection, path, replace=True):
     return Copy(os.path.abspath(path), os.stat(path).st_size, rules, history, taken_at)
 
 
-def restore(database, database_path, path):
+def restore(database, database_path, path, opened=None):
     """Make the backup at `path` the content of `database` (a database.Database on the live file
     at `database_path`), for every connection to it: a Restored.
 
@@ -145,18 +140,19 @@ def restore(database, database_path, path):
     read); any fault with it raises BadPath before anything is written. Then, under the
     writers' lock, the live database is backed up beside it, to
     `<database_path>.before-restore-<UTC time>` (then `-2`, `-3`... if that is taken), and the
-    copy written into it, without its tokens: every client logs in again.
+    copy written into it, without its tokens: every client logs in again. `opened`: what
+    `open_backup(path)` gave, when it was opened earlier (as another user).
     """
     directory = os.path.dirname(os.path.abspath(database_path))
     with tempfile.TemporaryDirectory(dir=directory, prefix=".forwarding-restore-") as work:
         candidate_path = os.path.join(work, "restoring.db")
-        _copy_source(path, candidate_path)
+        size = _copy_source(path, candidate_path, opened or open_backup(path))
         try:
             candidate = Database.open(candidate_path)
         except sqlite3.DatabaseError as error:
             raise BadPath(f"{path} is damaged: {error}") from None
         with closing(candidate):
-            checked = _checked(candidate, path)
+            checked = _checked(candidate, path, size)
             connection = candidate.connection
             with candidate.transaction() as db:
                 db.execute("DELETE FROM tokens")
@@ -172,7 +168,7 @@ def restore(database, database_path, path):
     return Restored(checked, kept, revoked)
 
 
-def _checked(candidate, path):
+def _checked(candidate, path, size):
     """The Copy of a backup opened at `candidate`, checked and brought to the newest schema."""
     try:
         candidate.check(thorough=True)
@@ -189,21 +185,36 @@ def _checked(candidate, path):
     if connection.execute("SELECT 1 FROM account").fetchone() is None:
         raise BadPath(f"{path} has no account: not a backup of a forwarding that has started")
     rules, history = _counts(connection)
-    return Copy(os.path.abspath(path), os.stat(path).st_size, rules, history, candidate.setting(TAKEN_AT))
+    return Copy(os.path.abspath(path), size, rules, history, candidate.setting(TAKEN_AT))
 
 
-def _copy_source(path, destination):
-    """Copy the backup at `path` (and a write-ahead log beside it) to `destination`, 0600."""
-    with open(_open_source(path), "rb") as source, _private(destination) as out:
+def open_backup(path):
+    """The backup at `path` opened for reading, and the write-ahead log beside it if it has one:
+    `(fd, log fd or None)`. Raises BadPath."""
+    # A database left in WAL mode may keep its newest pages in its log beside it: part of it.
+    log = path + "-wal"
+    has_log = os.path.isfile(log) and not os.path.islink(log) and os.path.getsize(log)
+    fd = _open_source(path)
+    try:
+        return fd, _open_source(log) if has_log else None
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _copy_source(path, destination, opened):
+    """Copy the backup `opened` (open_backup's, of `path`) to `destination`, 0600; its size."""
+    fd, log_fd = opened
+    size = os.fstat(fd).st_size
+    with open(fd, "rb") as source, _private(destination) as out:
         if source.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             raise BadPath(f"{path} is not an SQLite database")
         out.write(SQLITE_HEADER)
         shutil.copyfileobj(source, out)
-    # A database left in WAL mode may keep its newest pages in its log beside it: part of it.
-    log = path + "-wal"
-    if os.path.isfile(log) and not os.path.islink(log) and os.path.getsize(log):
-        with open(_open_source(log), "rb") as source, _private(destination + "-wal") as out:
+    if log_fd is not None:
+        with open(log_fd, "rb") as source, _private(destination + "-wal") as out:
             shutil.copyfileobj(source, out)
+    return size
 
 
 def _private(path):

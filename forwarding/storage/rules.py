@@ -8,6 +8,7 @@ transaction. No SQL is ever built from input: every statement is fixed text.
 import enum
 import json
 import time
+import typing
 from contextlib import contextmanager
 
 from ..limits import HISTORY_LIMIT, HISTORY_MAX_BYTES, INT64_MAX, MAX_RULES
@@ -309,16 +310,43 @@ class Rules:
 
         A rule with a link_id takes it from any other rule, which is removed (as a Link push
         does); one without keeps the link_id it has (as a single rule's write does); an empty
-        list removes the rule.
-        `replace` removes every rule first. Returns how many that removed and one Outcome
-        per rule.
+        list removes the rule. `replace` removes every rule first. Returns what changed, as the
+        history has it: ImportCounts, each rule counted once by how it ends up against how it
+        was before the import.
         """
-        # Every rule as it was: `rules` is read once, as it is written (it may be a progress bar).
+        numbers = []
+
+        def noted(rules):  # `rules` is read once, as it is written (it may be a progress bar)
+            for rule in rules:
+                numbers.append(rule[1])
+                yield rule
+
         with self.change(Source.IMPORT, None, everything=True) as db:
-            removed = db.execute("DELETE FROM rules").rowcount if replace else 0
-            outcomes = _apply(db, rules)
+            # Every rule as it was, whether the history is kept or not: the counts compare them.
+            db.execute(SNAPSHOT_ALL)
+            if replace:
+                db.execute("DELETE FROM rules")
+            _apply(db, noted(rules))
             self._within_bound(db)
-            return removed, outcomes
+            return ImportCounts(*db.execute(IMPORT_COUNTS, (json.dumps(numbers),)).fetchone())
+
+
+class ImportCounts(typing.NamedTuple):
+    created: int
+    updated: int
+    unchanged: int  # rules of the file that were as the file has them (or absent, and still are)
+    removed: int
+
+
+# temp.touched holds every rule as it was before the import; `?` the file's numbers.
+IMPORT_COUNTS = """SELECT
+    (SELECT count(*) FROM rules AS r WHERE r.forward_number NOT IN (SELECT forward_number FROM temp.touched)),
+    (SELECT count(*) FROM rules AS r JOIN temp.touched AS t USING (forward_number)
+        WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id),
+    (SELECT count(*) FROM json_each(?) AS f
+        LEFT JOIN temp.touched AS t ON t.forward_number = f.value LEFT JOIN rules AS r ON r.forward_number = f.value
+        WHERE t.entities IS r.entities AND t.link_id IS r.link_id),
+    (SELECT count(*) FROM temp.touched AS t WHERE t.forward_number NOT IN (SELECT forward_number FROM rules))"""
 
 
 def _array(rows):

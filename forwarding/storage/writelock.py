@@ -27,7 +27,8 @@ def open_lock_file(path, owner_of):
     # Read-only: flock needs no more. Never through a symbolic link, nor onto anything but a
     # file of its own: the directory is the service user's, and a root command would
     # otherwise change the mode and the owner of whatever such a link or hard link names.
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    # Non-blocking: opening a FIFO planted there would otherwise wait for a writer for good.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
     owner, lock = os.stat(owner_of), os.fstat(fd)
     if not stat.S_ISREG(lock.st_mode) or lock.st_nlink != 1:
         os.close(fd)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from . import schemas
+from . import conditional, schemas
 from .auth import auth
 from .errors import ApiError
 from .jsonbody import read_json
@@ -45,6 +45,7 @@ class Endpoint:
     public: bool = False  # no authentication
     own_query: bool = False  # the view reads its query itself: `query` only documents it
     extension: bool = False  # a support extension, which no panel has
+    conditional: bool = False  # a read with an ETag, answered 304 to a matching If-None-Match (conditional.py)
     errors: dict = field(default_factory=dict)
 
     @property
@@ -107,6 +108,8 @@ def _checking(endpoint, view):
             inputs["query"] = validated(query, request.args)
         if body is not None:
             inputs["body"] = validated(body, read_json(list_name))
+        if endpoint.conditional:
+            return conditional.answer(endpoint.name, view, inputs)
         return view(**inputs)
 
     checked.__name__ = view.__name__

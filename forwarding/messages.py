@@ -23,6 +23,7 @@ NOT_FOUND = "Not found"
 METHOD_NOT_ALLOWED = "Method not allowed"
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal server error"
+HISTORY_PRUNED = "History pruned past after_id"  # the history's cursor (docs/api.md, 7.3)
 BAD_REQUEST = "Bad request"  # a request nginx or uWSGI refuses before it is an HTTP request
 
 # nginx's own answers, written out in deploy/nginx-server.conf (docs/api.md, section 8).

@@ -1,0 +1,33 @@
+"""Conditional GET (docs/api.md, 7.4): a strong ETag on the reads of the rules and the history, and
+304 to a request whose If-None-Match names it.
+
+The tag is a hash of every input of the answer: the data's generation (`Rules.generation`: the
+database's random id, renewed by every restore, and the count of the writes that changed a rule or
+the history), the endpoint, its checked path and query, the history limit and this code's version.
+The generation and the answer come from one snapshot, so a tag never names other data.
+"""
+
+import hashlib
+import json
+
+from flask import current_app, request
+
+from . import __version__
+from .db import get_rules
+
+
+def answer(name, view, inputs):
+    """The answer of `view(**inputs)` for the endpoint `name`, with its ETag; or 304 without a body."""
+    rules = get_rules()
+    with rules.reading():
+        key = [__version__, rules.generation(), rules.history_limit, name, inputs]
+        tag = hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
+        wanted = request.if_none_match
+        if wanted.star_tag:
+            view(**inputs)  # `*` matches an answer there is: a rule that does not exist is still 404
+        if wanted.contains_weak(tag):  # as RFC 9110 compares If-None-Match (weak or strong, or `*`)
+            response = current_app.response_class(status=304)
+        else:
+            response = current_app.make_response(view(**inputs))
+    response.set_etag(tag)
+    return response

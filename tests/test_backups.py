@@ -439,3 +439,27 @@ def test_a_restore_on_a_new_host_makes_the_database_first(tmp_path, backup_file)
     ]
     assert contents(database)["rules"] == [(500, 7, '["sip:500@sip.bas-ip.com"]'), (501, None, '["501"]')]
     assert serial_of(database) == "RESTORED-SERIAL-1"
+
+
+def test_restored_marks_a_database_litestream_brought_back(client, auth, runner, db_path, repo):
+    push(client, auth, item(1, 101, "1001"), item(2, 102, "1002"))  # history records 1 and 2
+    etag = client.get(ITEMS, headers=auth).headers["ETag"]
+    outcome = runner.invoke(args=["restored"])
+    # 2 ids issued, then 2**32 that the lost host may have issued: the records follow them.
+    assert (outcome.exit_code, outcome.stdout) == (
+        0,
+        f"Marked {db_path} as restored: the history's ids go on after 4,294,967,300.\n",
+    )
+    assert [row[0] for row in repo.database.connection.execute("SELECT id FROM history ORDER BY id")] == [
+        4294967299,
+        4294967300,
+    ]
+    assert (repo.database.setting("history_barrier"), repo.database.setting("history_issued")) == ("4294967300",) * 2
+    assert stored_rules(repo) == {101: (1, ["1001"]), 102: (2, ["1002"])}
+    # The tokens still work; every ETag and every cursor before the barrier is gone.
+    listed = client.get(ITEMS, headers=auth)
+    assert listed.status_code == 200 and listed.headers["ETag"] != etag
+    assert_error(client.get("/api/v1/forward/history?after_id=2", headers=auth), 410, "History pruned past after_id")
+    push(client, auth, item(3, 103, "1003"))
+    following = client.get("/api/v1/forward/history?after_id=4294967300", headers=auth).get_json()
+    assert [record["id"] for record in following["list_items"]] == [4294967301]

@@ -16,7 +16,7 @@ from .auth import log_in
 from .db import get_rules, get_storage
 from .endpoint import Endpoints
 from .errors import ApiError
-from .storage.rules import HistoryPruned, Outcome
+from .storage.rules import HistoryPruned, Outcome, TooManyRules
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -28,6 +28,11 @@ def refuse_doubled_slashes():
     # Werkzeug would redirect `/a//b` to `/a/b` and answer `//a` as `/a`: such a path is unknown.
     if "//" in request.environ.get("PATH_INFO", ""):
         raise NotFound()
+
+
+@bp.app_errorhandler(TooManyRules)
+def _too_many_rules(error):
+    return errors.error_response(messages.too_many_rules(error.limit), 400)
 
 
 def _results(key, ids, outcomes):
@@ -133,7 +138,14 @@ def login():
     return {"token": token, "account_type": messages.ACCOUNT_TYPE}
 
 
-@endpoint("POST", "/api/v1/forward/items/link", body=schemas.link_items, answer=answers.PushResults)
+@endpoint(
+    "POST",
+    "/api/v1/forward/items/link",
+    body=schemas.link_items,
+    answer=answers.PushResults,
+    writes=True,
+    adds_rules=True,
+)
 def push_link_items(body):
     """Create, update or remove many rules with their link_id
 
@@ -153,6 +165,8 @@ def push_link_items(body):
     body=schemas.forward_item,
     answer=answers.Empty,
     errors={404: "NotFound"},
+    writes=True,
+    adds_rules=True,
 )
 def set_item(path, body):
     """Create, replace or remove one rule
@@ -184,7 +198,7 @@ def list_link_items(query):
     return _listed(query, linked=True, link_id=query["link_id"])
 
 
-@endpoint("DELETE", "/api/v1/forward/items", body=schemas.uid_items, answer=answers.UidResults)
+@endpoint("DELETE", "/api/v1/forward/items", body=schemas.uid_items, answer=answers.UidResults, writes=True)
 def delete_items(body):
     """Delete rules by forward number
 
@@ -194,7 +208,7 @@ def delete_items(body):
     return _results("uid", ids, get_rules().delete_rules(ids, request_id=g.request_id))
 
 
-@endpoint("DELETE", "/api/v1/forward/items/link", body=schemas.link_ids, answer=answers.LinkIdResults)
+@endpoint("DELETE", "/api/v1/forward/items/link", body=schemas.link_ids, answer=answers.LinkIdResults, writes=True)
 def delete_link_items(body):
     """Delete rules by link_id
 

@@ -20,7 +20,7 @@ def answer(name, view, inputs):
     """The answer of `view(**inputs)` for the endpoint `name`, with its ETag; or 304 without a body."""
     rules = get_rules()
     with rules.reading():
-        key = [__version__, rules.generation(), rules.history_limit, name, inputs]
+        key = [__version__, rules.generation(), rules.history_limit, rules.history_max_bytes, name, inputs]
         tag = hashlib.sha256(json.dumps(key, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
         wanted = request.if_none_match
         if wanted.star_tag:

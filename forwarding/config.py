@@ -3,7 +3,7 @@
 import difflib
 import os
 
-from .limits import HISTORY_LIMIT, INT64_MAX, MAX_ENTITIES
+from .limits import HISTORY_LIMIT, HISTORY_MAX_BYTES, INT64_MAX, MAX_ENTITIES, MAX_RULES
 
 DEFAULTS = {
     # The SQLite file; relative paths are taken from the working directory.
@@ -36,6 +36,14 @@ DEFAULTS = {
     "LOG_FORMAT": "text",
     # Newest records of the history of changes kept; 0 records none and lists none.
     "HISTORY_LIMIT": HISTORY_LIMIT,
+    # Bytes the history's records may take (their text and 48 for each one's numbers); past it,
+    # as past HISTORY_LIMIT, the oldest are pruned.
+    "HISTORY_MAX_BYTES": HISTORY_MAX_BYTES,
+    # Most rules kept: a write that would leave more is refused whole.
+    "MAX_RULES": MAX_RULES,
+    # Writes with a body (pushes, deletes, one rule's write) in progress at once across every
+    # worker; one over it is answered 429 at once, so that the other workers stay free for reads.
+    "WRITES_IN_PROGRESS": 2,
 }
 
 
@@ -50,6 +58,9 @@ INTEGERS = {
     "LOGIN_BLOCK_SECONDS": ("seconds", 1, 366 * 86400),  # its end is shown as a date
     "LOGIN_ADDRESS_WINDOW_SECONDS": ("seconds", 1, 366 * 86400),  # likewise
     "HISTORY_LIMIT": ("records", 0, INT64_MAX),  # 0: no history
+    "HISTORY_MAX_BYTES": ("bytes", 65536, INT64_MAX),  # room for the largest record, always kept
+    "MAX_RULES": ("rules", 1, INT64_MAX),
+    "WRITES_IN_PROGRESS": ("requests", 1, 64),  # a slot file each (slots.py)
 }
 CHOICES = {"LOG_FORMAT": ("text", "json")}
 NOT_EMPTY = {"DATABASE"}

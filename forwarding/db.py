@@ -21,7 +21,13 @@ def get_storage():
     storage = getattr(connections, "storage", None)
     if storage is None:
         config = current_app.config
-        storage = connections.storage = Storage(config["DATABASE"], config["BUSY_TIMEOUT_MS"], config["HISTORY_LIMIT"])
+        storage = connections.storage = Storage(
+            config["DATABASE"],
+            config["BUSY_TIMEOUT_MS"],
+            config["HISTORY_LIMIT"],
+            config["HISTORY_MAX_BYTES"],
+            config["MAX_RULES"],
+        )
     return storage
 
 

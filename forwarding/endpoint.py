@@ -3,21 +3,28 @@
 `endpoint = Endpoints(bp)`, then `@endpoint("GET", "/path/<name>", ...)` on a view, whose docstring
 is the document's summary and description. The view is registered on the blueprint behind the
 authentication (unless public) and the checks of its inputs in the order of docs/api.md, 5.3: the
-path's values, the query, then the body; it gets what they loaded as `path`, `query` and `body`.
-openapi.py builds the document from the same declarations.
+path's values, the query, a slot among the writes in progress (for a write), then the body; it
+gets what they loaded as `path`, `query` and `body`. openapi.py builds the document from the same
+declarations.
 """
 
 import inspect
 import re
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from . import conditional, schemas
+from . import conditional, messages, schemas
 from .auth import auth
 from .errors import ApiError
 from .jsonbody import read_json
+from .slots import Slots
+
+WRITE_SLOTS_SUFFIX = "-writes"  # the slot files beside the database: forwarding.db-writes.0, .1, ...
+RETRY_AFTER_SECONDS = 1  # a 100,000-rule push takes seconds; a rule's write, milliseconds
+_WRITE_SLOTS = "forwarding.write_slots"
 
 
 def validated(schema, data):
@@ -47,6 +54,9 @@ class Endpoint:
     extension: bool = False  # a support extension, which no panel has
     conditional: bool = False  # a read with an ETag, answered 304 to a matching If-None-Match (conditional.py)
     errors: dict = field(default_factory=dict)
+    # A write: it takes one of the WRITES_IN_PROGRESS slots before its body is read, or is 429.
+    writes: bool = False
+    adds_rules: bool = False  # it may create rules: 400 past MAX_RULES
 
     @property
     def checked_query(self):
@@ -106,11 +116,33 @@ def _checking(endpoint, view):
             inputs["path"] = validated(endpoint.path, {path_keys[name]: value for name, value in values.items()})
         if query is not None:
             inputs["query"] = validated(query, request.args)
-        if body is not None:
-            inputs["body"] = validated(body, read_json(list_name))
         if endpoint.conditional:
             return conditional.answer(endpoint.name, view, inputs)
-        return view(**inputs)
+        with _write_slot() if endpoint.writes else nullcontext():
+            if body is not None:
+                inputs["body"] = validated(body, read_json(list_name))
+            return view(**inputs)
 
     checked.__name__ = view.__name__
     return checked
+
+
+@contextmanager
+def _write_slot():
+    """One of the WRITES_IN_PROGRESS slots, held while the body is read and written, or 429 at once.
+
+    Taken after authentication and before the body is parsed: the body is the cost (parsing up to
+    16 MiB, then the write). Never waited for: writers queued behind the write lock would hold
+    every worker while reads wait (docs/design.md).
+    """
+    slots = current_app.extensions.get(_WRITE_SLOTS)
+    if slots is None:
+        config = current_app.config
+        path = config["DATABASE"]
+        slots = current_app.extensions[_WRITE_SLOTS] = Slots(
+            path + WRITE_SLOTS_SUFFIX, config["WRITES_IN_PROGRESS"], owner_of=path
+        )
+    with slots.try_take() as taken:
+        if not taken:
+            raise ApiError(messages.TOO_MANY_REQUESTS, 429, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        yield

@@ -18,10 +18,11 @@ _HTTP_MESSAGES = {
 class ApiError(Exception):
     """A request the API answers with an error (docs/api.md); raise it anywhere in a view."""
 
-    def __init__(self, message, status=400):
+    def __init__(self, message, status=400, headers=None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = headers
 
 
 def allow(methods):
@@ -37,7 +38,7 @@ def error_response(message, status, headers=None):
 def register(bp):
     @bp.app_errorhandler(ApiError)
     def api_error(error):
-        return error_response(error.message, error.status)
+        return error_response(error.message, error.status, error.headers)
 
     @bp.app_errorhandler(HTTPException)
     def http_error(error):

@@ -12,6 +12,13 @@ INT64_MAX = 2**63 - 1
 # Newest records of the history kept (FORWARDING_HISTORY_LIMIT changes it; 0 keeps none).
 HISTORY_LIMIT = 100_000
 
+# The history's records past this many bytes are pruned too, oldest first (FORWARDING_HISTORY_MAX_BYTES):
+# the records bound alone lets a history of large rules grow to gigabytes.
+HISTORY_MAX_BYTES = 256 * 2**20
+
+# Most rules kept (FORWARDING_MAX_RULES): far above any building's, it bounds the database's size.
+MAX_RULES = 100_000
+
 # Most entries in one forward_entity_list: the panel's limit (FORWARDING_MAX_ENTITIES changes it).
 MAX_ENTITIES = 8
 

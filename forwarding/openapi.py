@@ -113,8 +113,9 @@ def _error(description, texts, headers=None):
     return _answer(description, schema, {name: {"error": text} for name, text in texts.items()}, headers)
 
 
-def _bad_input(path, query, body):
-    """The 400 of an operation: every message its schemas can give, in reading order."""
+def _bad_input(path, query, body, max_rules=None):
+    """The 400 of an operation: every message its schemas can give, in reading order, then the
+    bound on the rules (`max_rules`, for a write that may create rules)."""
     texts = {}
     for parameters in (path, query):
         for field_name, field in getattr(parameters, "load_fields", {}).items():
@@ -124,6 +125,8 @@ def _bad_input(path, query, body):
         texts["wrong_json"] = messages.WRONG_JSON
         for field_name, field in body.load_fields.items():
             texts.update(_field_messages(field.data_key or field_name, field))
+    if max_rules is not None:
+        texts["too_many_rules"] = messages.too_many_rules(max_rules)
     return _error("Bad input: the first problem met in reading the request.", texts)
 
 
@@ -150,6 +153,11 @@ _RESPONSES = {
         f" {MEMORY_PER_BODY_BYTE} times its size).",
         {"too_large": messages.TOO_LARGE},
     ),
+    "TooManyRequests": _error(
+        "Too many writes in progress: nothing was read or written; try again after `Retry-After` seconds.",
+        {"too_many_requests": messages.TOO_MANY_REQUESTS},
+        {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+    ),
     "Internal": _error("The service failed; nothing of the request was written.", {"internal": messages.INTERNAL}),
 }
 
@@ -164,8 +172,8 @@ _EXTENSIONS_TAG = {
 }
 
 
-def _operation(endpoint):
-    """The OpenAPI operation of an endpoint (endpoint.Endpoint)."""
+def _operation(endpoint, max_rules):
+    """The OpenAPI operation of an endpoint (endpoint.Endpoint), in an app of at most `max_rules` rules."""
     answer = endpoint.answer
     schema = {"oneOf": list(answer.shapes)} if hasattr(answer, "shapes") else answer
     tagged = {"ETag": {"$ref": "#/components/headers/ETag"}} if endpoint.conditional else None
@@ -173,11 +181,14 @@ def _operation(endpoint):
     if endpoint.conditional:
         responses["304"] = _NOT_MODIFIED
     if endpoint.path or endpoint.checked_query or endpoint.body:
-        responses["400"] = _bad_input(endpoint.path, endpoint.checked_query, endpoint.body)
+        bound = max_rules if endpoint.adds_rules else None
+        responses["400"] = _bad_input(endpoint.path, endpoint.checked_query, endpoint.body, bound)
     if not endpoint.public:
         responses["401"] = _ref("LogIn")
     if endpoint.body:
         responses["413"] = _ref("TooLarge")
+    if endpoint.writes:
+        responses["429"] = _ref("TooManyRequests")
     for status, error in endpoint.errors.items():
         responses[str(status)] = _ref(error) if isinstance(error, str) else _error(*error)
     where = (("path", endpoint.path), ("query", endpoint.query))
@@ -203,8 +214,9 @@ def _operation(endpoint):
     return operation
 
 
-def build(endpoints, max_entities):
-    """The OpenAPI document of `endpoints`, as a dict, for an app whose lists hold up to `max_entities` entries."""
+def build(endpoints, max_entities, max_rules):
+    """The OpenAPI document of `endpoints`, as a dict, for an app whose lists hold up to `max_entities`
+    entries and which keeps up to `max_rules` rules."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
         title="forwarding",
@@ -223,12 +235,12 @@ def build(endpoints, max_entities):
     for name, response in _RESPONSES.items():
         spec.components.response(name, response)
     for endpoint in endpoints:
-        spec.path(path=endpoint.path_template, operations={endpoint.method: _operation(endpoint)})
+        spec.path(path=endpoint.path_template, operations={endpoint.method: _operation(endpoint, max_rules)})
     return spec.to_dict()
 
 
 def document(app, endpoints):
     """The app's document, built on first use and kept (it depends only on the app's settings)."""
     if _EXTENSION not in app.extensions:
-        app.extensions[_EXTENSION] = build(endpoints, app.config["MAX_ENTITIES"])
+        app.extensions[_EXTENSION] = build(endpoints, app.config["MAX_ENTITIES"], app.config["MAX_RULES"])
     return app.extensions[_EXTENSION]

@@ -251,6 +251,9 @@ def test_config(runner, app, db_path):
             "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
             "FORWARDING_LOG_FORMAT=text\n"
             "FORWARDING_HISTORY_LIMIT=100000\n"
+            "FORWARDING_HISTORY_MAX_BYTES=268435456\n"
+            "FORWARDING_MAX_RULES=100000\n"
+            "FORWARDING_WRITES_IN_PROGRESS=2\n"
         ),
     )
 

@@ -151,23 +151,42 @@ def test_error_answers_carry_the_documented_strings(document):
         "NotFound": ["Not found"],
         "MethodNotAllowed": ["Method not allowed"],
         "TooLarge": ["Request body too large"],
+        "TooManyRequests": ["Too many requests"],
         "Internal": ["Internal server error"],
     }
+    assert responses["TooManyRequests"]["headers"]["Retry-After"] == {
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
     push = document["paths"][LINK_ITEMS]["post"]["responses"]
-    assert set(push) == {"200", "400", "401", "413", "500"}
+    assert set(push) == {"200", "400", "401", "413", "429", "500"}
+    assert push["429"] == {"$ref": "#/components/responses/TooManyRequests"}
     examples = push["400"]["content"]["application/json"]["examples"]
     assert [example["value"]["error"] for example in examples.values()] == [WRONG_JSON] + [
         message(name)
         for name in ("list_items", "link_id", "forward_number", "forward_entity_list")
         for message in (no_value, wrong_type)
-    ]
+    ] + ["Too many forward rules: at most 100000"]  # after every check of the input
     put_one = document["paths"]["/api/v1/forward/item/{forward-uid}"]["post"]["responses"]["400"]
     assert put_one["content"]["application/json"]["schema"]["properties"]["error"]["enum"] == [
         wrong_type("forward-uid"),  # checked before the body
         WRONG_JSON,
         no_value("forward_entity_list"),
         wrong_type("forward_entity_list"),
+        "Too many forward rules: at most 100000",
     ]
+    writes = {
+        (path, method)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "429" in operation["responses"]
+    }
+    assert writes == {
+        (LINK_ITEMS, "post"),
+        ("/api/v1/forward/item/{forward-uid}", "post"),
+        ("/api/v1/forward/items", "delete"),
+        (LINK_ITEMS, "delete"),
+    }
 
 
 def test_the_support_extensions_are_marked_as_such(document):

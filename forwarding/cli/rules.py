@@ -12,7 +12,7 @@ from flask import current_app
 from .. import rulefile, throttle
 from ..db import get_rules
 from ..limits import INT64_MAX
-from ..storage.rules import Outcome
+from ..storage.rules import Outcome, TooManyRules
 from . import Session, command, counted, database_path, echo_table, warn_of_the_factory_password
 
 # An import this large shows a progress bar of its writing on a terminal: it takes seconds.
@@ -85,6 +85,7 @@ def import_(file, replace):
 
     Without --replace the rules are merged: a rule in the file is created or replaced (an empty
     list removes it), the others stay. A rule without a link_id in the file keeps the one it has.
+    An import that would leave more than FORWARDING_MAX_RULES rules imports nothing.
     """
     source = "stdin" if file == "-" else file
     with click.open_file(file, "rb") as data:
@@ -93,11 +94,16 @@ def import_(file, replace):
         kind, rules = rulefile.load(content, current_app.config["MAX_ENTITIES"])
     except rulefile.BadFile as error:
         raise click.ClickException(f"{source}: {error}") from None
-    if len(rules) >= PROGRESS_FROM and sys.stdout.isatty():
-        with click.progressbar(rules, label="Importing") as bar:
-            removed, outcomes = get_rules().import_rules(bar, replace)
-    else:
-        removed, outcomes = get_rules().import_rules(rules, replace)
+    try:
+        if len(rules) >= PROGRESS_FROM and sys.stdout.isatty():
+            with click.progressbar(rules, label="Importing") as bar:
+                removed, outcomes = get_rules().import_rules(bar, replace)
+        else:
+            removed, outcomes = get_rules().import_rules(rules, replace)
+    except TooManyRules as error:
+        raise click.ClickException(
+            f"{source}: it would leave more than {error.limit} rules (FORWARDING_MAX_RULES); nothing was imported"
+        ) from None
     counts = Counter(outcomes)
     click.echo(
         (f"Removed {_rules(removed)}, then imported" if replace else "Imported")

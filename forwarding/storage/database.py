@@ -132,8 +132,34 @@ def _application_id(db):
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+# Under the history's bound in bytes, each record counts for the bytes of its text (all ASCII: JSON
+# made with ensure_ascii, request ids checked) and this for its numbers; `bytes_before` is the sum
+# over every record before it, so that the prune by bytes finds its cut by an index seek.
+RECORD_NUMBERS_BYTES = 48
+
+
+def _history_sizes(db):
+    # What each record counts for under the history's bound in bytes, and the running total before
+    # it (rules.RECORD computes both for new records), filled in for the records already there.
+    # Each step may meet its own work done already (as _history does): a column there is kept.
+    columns = {row[1] for row in db.execute("PRAGMA table_info(history)")}
+    for column in ("size", "bytes_before"):
+        if column not in columns:
+            db.execute(f"ALTER TABLE history ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        f"""UPDATE history SET size = {RECORD_NUMBERS_BYTES} + length(source) + coalesce(length(request_id), 0)
+            + coalesce(length(before_entities), 0) + coalesce(length(after_entities), 0)"""
+    )
+    db.execute(
+        """UPDATE history SET bytes_before = running.bytes_before FROM
+            (SELECT id, sum(size) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) - size AS bytes_before FROM history)
+            AS running WHERE running.id = history.id"""
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS history_by_bytes_before ON history (bytes_before)")
+
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to n (`PRAGMA user_version`; 0: an empty file).
-MIGRATIONS = (_first_schema, _history, _application_id)
+MIGRATIONS = (_first_schema, _history, _application_id, _history_sizes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -10,8 +10,8 @@ import json
 import time
 from contextlib import contextmanager
 
-from ..limits import HISTORY_LIMIT, INT64_MAX
-from .database import DATABASE_ID, HISTORY_BARRIER, HISTORY_ISSUED, RULES_VERSION
+from ..limits import HISTORY_LIMIT, HISTORY_MAX_BYTES, INT64_MAX, MAX_RULES
+from .database import DATABASE_ID, HISTORY_BARRIER, HISTORY_ISSUED, RECORD_NUMBERS_BYTES, RULES_VERSION
 
 
 class Outcome(enum.Enum):
@@ -31,6 +31,14 @@ class Source(enum.Enum):
     DELETE = "delete"  # delete_rules
     DELETE_LINK = "delete_link"  # delete_linked_rules
     IMPORT = "import"  # import_rules: the operator's import
+
+
+class TooManyRules(Exception):
+    """A write would leave more rules than the bound `limit`; it was rolled back whole."""
+
+    def __init__(self, limit):
+        super().__init__(f"more than {limit} rules")
+        self.limit = limit
 
 
 # The rules of a page as the API shows them, JSON made by SQLite: the entries are stored as JSON
@@ -71,21 +79,31 @@ SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT f
 SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
 # One record per touched rule whose state differs from its snapshot: the removed rules first, so
 # that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
-# Ids continue past the newest ever issued (HISTORY_ISSUED), even when every record was pruned.
-_ORDER = "r.forward_number IS NOT NULL, t.forward_number"
+# Each record's `size` and `bytes_before` as database.py's step _history_sizes fills them in, and
+# its id: ids continue past the newest ever issued (`:issued`), even when every record was pruned.
 RECORD = f"""INSERT INTO history (id, time_ms, source, request_id, forward_number, before_link_id, before_entities,
-                             after_link_id, after_entities)
-    SELECT (SELECT max(coalesce(max(id), 0), coalesce((SELECT CAST(value AS INTEGER) FROM settings
-                                                        WHERE name = '{HISTORY_ISSUED}'), 0)) FROM history)
-           + row_number() OVER (ORDER BY {_ORDER}),
-           :time_ms, :source, :request_id, t.forward_number, t.link_id, t.entities, r.link_id, r.entities
-    FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
-    WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id
-    ORDER BY {_ORDER}"""
+                             after_link_id, after_entities, size, bytes_before)
+    SELECT :issued + row_number() OVER (ORDER BY kept, number), :time_ms, :source, :request_id, number,
+        before_link_id, before_entities, after_link_id, after_entities,
+        size, :bytes_before + sum(size) OVER (ORDER BY kept, number ROWS UNBOUNDED PRECEDING) - size
+    FROM (SELECT t.forward_number AS number, t.link_id AS before_link_id, t.entities AS before_entities,
+                 r.link_id AS after_link_id, r.entities AS after_entities, r.forward_number IS NOT NULL AS kept,
+                 {RECORD_NUMBERS_BYTES} + length(:source) + coalesce(length(:request_id), 0)
+                     + coalesce(length(t.entities), 0) + coalesce(length(r.entities), 0) AS size
+          FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
+          WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id)
+    ORDER BY kept, number"""
+# The bytes of every record so far: the next record's `bytes_before`.
+HISTORY_BYTES = "SELECT bytes_before + size FROM history ORDER BY id DESC LIMIT 1"
+# The first record kept under the bound in bytes: the oldest whose own bytes and those after it fit.
+FIRST_WITHIN_BYTES = "SELECT id FROM history WHERE bytes_before >= ? ORDER BY bytes_before LIMIT 1"
+# The newest id ever issued: the newest record's, or the one noted when it was pruned.
+ISSUED = f"""SELECT max(coalesce((SELECT max(id) FROM history), 0),
+                    coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = '{HISTORY_ISSUED}'), 0))"""
+NOTE_ISSUED = f"INSERT OR REPLACE INTO settings (name, value) VALUES ('{HISTORY_ISSUED}', ?)"
 # Whether a write changed a rule, when it records nothing.
 CHANGED = """SELECT EXISTS (SELECT 1 FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
     WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id)"""
-ISSUED = f"INSERT OR REPLACE INTO settings (name, value) SELECT '{HISTORY_ISSUED}', max(id) FROM history"
 BUMP = f"""INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1)
     ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
 FOLLOWING_SETTINGS = f"SELECT name, value FROM settings WHERE name IN ('{HISTORY_ISSUED}', '{HISTORY_BARRIER}')"
@@ -153,12 +171,15 @@ class Change:
 
 
 class Rules:
-    """The rules and their history in `database` (a database.Database); the newest `history_limit`
-    records of the history are kept (0: none)."""
+    """The rules and their history in `database` (a database.Database): at most `max_rules` rules
+    (a write past it raises TooManyRules); the newest `history_limit` records of the history are
+    kept (0: none), fewer where they pass `history_max_bytes` (the newest always)."""
 
-    def __init__(self, database, history_limit=HISTORY_LIMIT):
+    def __init__(self, database, history_limit=HISTORY_LIMIT, history_max_bytes=HISTORY_MAX_BYTES, max_rules=MAX_RULES):
         self.database = database
         self.history_limit = history_limit
+        self.history_max_bytes = history_max_bytes
+        self.max_rules = max_rules
         self._read = database.connection.execute  # a statement outside a transaction
 
     @contextmanager
@@ -176,9 +197,13 @@ class Rules:
                 db.execute(SNAPSHOT_CREATED)
             if self.history_limit:
                 values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
-                changed = db.execute(RECORD, values).rowcount > 0
+                # Read first, values: the insert reading the table it writes would copy its rows first.
+                values["bytes_before"] = (db.execute(HISTORY_BYTES).fetchone() or (0,))[0]
+                values["issued"] = db.execute(ISSUED).fetchone()[0]
+                recorded = db.execute(RECORD, values).rowcount
+                changed = recorded > 0
                 if changed:
-                    db.execute(ISSUED)
+                    db.execute(NOTE_ISSUED, (values["issued"] + recorded,))
             else:
                 changed = db.execute(CHANGED).fetchone()[0]
             db.execute("DELETE FROM temp.touched")
@@ -200,12 +225,24 @@ class Rules:
             db.execute(SNAPSHOT_ABSENT, (numbers,))
 
     def _prune(self, db):
-        keep = self.history_limit
-        # A range of the oldest rowids: its cost is the records this write added, whatever the
-        # history's size (more once, after the limit is lowered).
-        (newest,) = db.execute("SELECT max(id) FROM history").fetchone()
-        if newest is not None and newest > keep:
-            db.execute("DELETE FROM history WHERE id <= ?", (newest - keep,))
+        # A range of the oldest rowids, its start found by a seek: its cost is the records this
+        # write added, whatever the history's size (more once, after a bound is lowered).
+        newest = db.execute("SELECT id, bytes_before + size FROM history ORDER BY id DESC LIMIT 1").fetchone()
+        if newest is None:
+            return
+        newest, total_bytes = newest
+        first_kept = newest - self.history_limit + 1
+        if total_bytes > self.history_max_bytes:
+            within = db.execute(FIRST_WITHIN_BYTES, (total_bytes - self.history_max_bytes,)).fetchone()
+            first_kept = max(first_kept, newest if within is None else min(within[0], newest))
+        db.execute("DELETE FROM history WHERE id < ?", (first_kept,))
+
+    def _within_bound(self, db):
+        """Raise TooManyRules, rolling the write back, if it left more rules than the bound."""
+        # Counted after the write, in its transaction: exact whatever it did (link_ids moved,
+        # rules removed), and a slim index's scan, bounded by the bound itself.
+        if db.execute(COUNT_ALL).fetchone()[0] > self.max_rules:
+            raise TooManyRules(self.max_rules)
 
     # -- the API's writes ------------------------------------------------------------------------
 
@@ -219,7 +256,9 @@ class Rules:
         # Every rule the push may touch: those it names, and those holding a link_id it gives.
         numbers, link_ids = [number for _, number, _ in items], [link_id for link_id, _, _ in items]
         with self.change(Source.LINK, request_id, numbers=numbers, link_ids=link_ids) as db:
-            return _apply(db, items)
+            outcomes = _apply(db, items)
+            self._within_bound(db)
+            return outcomes
 
     def put_rule(self, number, entities, request_id=None):
         """Create or replace one rule, keeping its link_id; an empty list removes it."""
@@ -230,6 +269,7 @@ class Rules:
                     " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
                     (number, json.dumps(entities)),
                 )
+                self._within_bound(db)
             else:
                 db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
 
@@ -343,7 +383,9 @@ class Rules:
         # Every rule as it was: `rules` is read once, as it is written (it may be a progress bar).
         with self.change(Source.IMPORT, None, everything=True) as db:
             removed = db.execute("DELETE FROM rules").rowcount if replace else 0
-            return removed, _apply(db, rules)
+            outcomes = _apply(db, rules)
+            self._within_bound(db)
+            return removed, outcomes
 
 
 def _array(rows):

@@ -19,29 +19,35 @@ FIRST_PAUSE = 50e-6
 LONGEST_PAUSE = 1e-3
 
 
+def open_lock_file(path, owner_of):
+    """The file descriptor of the lock file at `path`, made if missing. It takes the mode of the
+    file `owner_of` (the database), never readable by others, whatever the umask; made by root, it
+    takes its owner too, as SQLite's -wal and -shm do, so that an operator's command run as root
+    leaves nothing the service's own user cannot open."""
+    # Read-only: flock needs no more. Never through a symbolic link, nor onto anything but a
+    # file of its own: the directory is the service user's, and a root command would
+    # otherwise change the mode and the owner of whatever such a link or hard link names.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    owner, lock = os.stat(owner_of), os.fstat(fd)
+    if not stat.S_ISREG(lock.st_mode) or lock.st_nlink != 1:
+        os.close(fd)
+        raise OSError(errno.EPERM, "not a regular file of its own", path)
+    mode = stat.S_IMODE(owner.st_mode) & 0o660
+    # Both best effort, as in SQLite: what a file system or a root without the right to give
+    # files away refuses, the file keeps.
+    if lock.st_uid == os.geteuid() and stat.S_IMODE(lock.st_mode) != mode:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, mode)
+    if os.geteuid() == 0 and lock.st_uid != owner.st_uid:
+        with contextlib.suppress(OSError):
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    return fd
+
+
 class WriteLock:
     def __init__(self, path, owner_of):
-        """The lock file at `path`, made if missing. It takes the mode of the file `owner_of`
-        (the database), never readable by others, whatever the umask; made by root, it takes its
-        owner too, as SQLite's -wal and -shm do, so that an operator's command run as root
-        leaves nothing the service's own user cannot open."""
-        # Read-only: flock needs no more. Never through a symbolic link, nor onto anything but a
-        # file of its own: the directory is the service user's, and a root command would
-        # otherwise change the mode and the owner of whatever such a link or hard link names.
-        self._fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-        owner, lock = os.stat(owner_of), os.fstat(self._fd)
-        if not stat.S_ISREG(lock.st_mode) or lock.st_nlink != 1:
-            os.close(self._fd)
-            raise OSError(errno.EPERM, "not a regular file of its own", path)
-        mode = stat.S_IMODE(owner.st_mode) & 0o660
-        # Both best effort, as in SQLite: what a file system or a root without the right to give
-        # files away refuses, the file keeps.
-        if lock.st_uid == os.geteuid() and stat.S_IMODE(lock.st_mode) != mode:
-            with contextlib.suppress(OSError):
-                os.fchmod(self._fd, mode)
-        if os.geteuid() == 0 and lock.st_uid != owner.st_uid:
-            with contextlib.suppress(OSError):
-                os.fchown(self._fd, owner.st_uid, owner.st_gid)
+        """The lock file at `path` (open_lock_file)."""
+        self._fd = open_lock_file(path, owner_of)
 
     def acquire(self, timeout):
         """Take the lock, waiting at most `timeout` seconds; past that, fail as SQLite would."""

@@ -2,6 +2,7 @@
 
 import json
 import multiprocessing
+import time
 
 import pytest
 
@@ -33,13 +34,17 @@ def value(client, n):
 
 
 def push_rules(client, port, token, count):
-    """`count` bulk pushes: the shared numbers, then a number of this client's own; the answers."""
-    answers = []
+    """`count` bulk pushes: the shared numbers, then a number of this client's own; the answers,
+    each after its refusals over the writes in progress (docs/api.md, section 6), sent again after
+    `Retry-After` seconds as a client does, and those refusals as `(status, Retry-After, body)`."""
+    answers, refusals = [], []
     for n in range(count):
         items = link_items([*SHARED, own_number(client, n)], lambda number, n=n: [value(client, n)])
-        response = request(port, "POST", PUSH, {"list_items": items}, bearer(token))
+        while (response := request(port, "POST", PUSH, {"list_items": items}, bearer(token))).status == 429:
+            refusals.append((response.status, response.headers["Retry-After"], response.body.decode()))
+            time.sleep(int(response.headers["Retry-After"]))
         answers.append((response.status, response.body.decode()))
-    return answers
+    return answers, refusals
 
 
 def test_one_login_is_accepted_by_several_workers(deployment):
@@ -59,7 +64,8 @@ def test_concurrent_bulk_pushes_all_succeed_and_agree_with_the_database(deployme
     token = deployment.log_in()
     requests = 50
 
-    answers = run_clients(push_rules, deployment.nginx.port, token, requests)
+    answers, refusals = zip(*run_clients(push_rules, deployment.nginx.port, token, requests))
+    assert {refusal for client in refusals for refusal in client} <= {(429, "1", '{"error":"Too many requests"}\n')}
 
     outcomes = {number: [] for number in SHARED}
     for client, client_answers in enumerate(answers, start=1):

@@ -8,6 +8,8 @@ Needs wrk (Debian: `apt-get install wrk`). Everything listens on 127.0.0.1 only.
   `uwsgi --ini wsgi.ini`. Its floor is the same answer's bytes as a constant from a bare WSGI app
   under the same uWSGI settings (bench/floor_apps.py); the same constant from a minimal Flask
   view shows what the framework alone costs.
+- 304: the same list request with the `If-None-Match` of its answer: the conditional GET's
+  answer without a body, against the same floors.
 - write: `POST /api/v1/forward/item/<n>` with a random n in 1..100,000 (creates and updates) and
   a random entry. Its floor is the rate of the same single-row commits straight into SQLite with
   the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process. Two
@@ -69,6 +71,13 @@ request = function()
 end
 """
 LIST_SCRIPT = 'wrk.headers["Authorization"] = "%(authorization)s"\n'
+NOT_MODIFIED_SCRIPT = LIST_SCRIPT + "wrk.headers[\"If-None-Match\"] = '%(etag)s'\n"
+
+
+def etag_of(server, path, authorization):
+    request = urllib.request.Request(server.url(path), headers={"Authorization": authorization})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.headers["ETag"]
 
 
 def free_port():
@@ -236,6 +245,7 @@ RATIOS = (
     ("list page / bare WSGI constant", "list", "bare constant"),
     ("Flask constant / bare WSGI constant", "Flask constant", "bare constant"),
     ("list page / Flask constant", "list", "Flask constant"),
+    ("304 / Flask constant", "list 304", "Flask constant"),
     ("single-rule write / SQLite commits", "write", "SQLite commits"),
     ("bare WSGI commit / SQLite commits", "bare commit", "SQLite commits"),
     ("Flask commit / SQLite commits", "Flask commit", "SQLite commits"),
@@ -270,8 +280,13 @@ def main():
     ]
     list_script = LIST_SCRIPT % {"authorization": authorization}
     write_script = WRITE_SCRIPT % {"authorization": authorization, "numbers": WRITE_NUMBERS}
+    not_modified_script = NOT_MODIFIED_SCRIPT % {
+        "authorization": authorization,
+        "etag": etag_of(service, LIST_PATH, authorization),
+    }
     measurements = {
         "list": through(service, LIST_PATH, list_script),
+        "list 304": through(service, LIST_PATH, not_modified_script),
         "bare constant": through(constant, LIST_PATH, list_script),
         "Flask constant": through(flask_constant, LIST_PATH, list_script),
         "write": through(service, "/", write_script),

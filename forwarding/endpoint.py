@@ -8,6 +8,7 @@ gets what they loaded as `path`, `query` and `body`. openapi.py builds the docum
 declarations.
 """
 
+import functools
 import inspect
 import re
 from contextlib import contextmanager, nullcontext
@@ -33,6 +34,22 @@ def validated(schema, data):
             return schema.load(data)
         except ValidationError as error:
             raise ApiError(schemas.describe(schema, error.messages)) from None
+
+
+# Clients repeat the same few queries (a list page, a poll): a short one's check is kept, as its
+# result; a bad one raises and is checked again each time.
+_KEPT_QUERY_BYTES = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_query(schema, query_string):
+    return validated(schema, request.args)
+
+
+def validated_query(schema):
+    if len(request.query_string) > _KEPT_QUERY_BYTES:
+        return validated(schema, request.args)
+    return dict(_checked_query(schema, request.query_string))
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,7 @@ def _checking(endpoint, view):
         if path_keys:
             inputs["path"] = validated(endpoint.path, {path_keys[name]: value for name, value in values.items()})
         if query is not None:
-            inputs["query"] = validated(query, request.args)
+            inputs["query"] = validated_query(query)
         if endpoint.conditional:
             return conditional.answer(endpoint.name, view, inputs)
         with _write_slot() if endpoint.writes else nullcontext():

@@ -97,15 +97,19 @@ RECORD = f"""INSERT INTO history (id, time_ms, source, request_id, forward_numbe
 HISTORY_BYTES = "SELECT bytes_before + size FROM history ORDER BY id DESC LIMIT 1"
 # The first record kept under the bound in bytes: the oldest whose own bytes and those after it fit.
 FIRST_WITHIN_BYTES = "SELECT id FROM history WHERE bytes_before >= ? ORDER BY bytes_before LIMIT 1"
-# The newest id ever issued: the newest record's, or the one noted when it was pruned.
-ISSUED = f"""SELECT max(coalesce((SELECT max(id) FROM history), 0),
-                    coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = '{HISTORY_ISSUED}'), 0))"""
-NOTE_ISSUED = f"INSERT OR REPLACE INTO settings (name, value) VALUES ('{HISTORY_ISSUED}', ?)"
+# Before the records are written: HISTORY_BYTES, and the newest id ever issued (the newest
+# record's, or the one noted when it was pruned).
+BEFORE_RECORD = f"""SELECT coalesce(({HISTORY_BYTES}), 0),
+    max(coalesce((SELECT max(id) FROM history), 0),
+        coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = '{HISTORY_ISSUED}'), 0))"""
 # Whether a write changed a rule, when it records nothing.
 CHANGED = """SELECT EXISTS (SELECT 1 FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
     WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id)"""
-BUMP = f"""INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1)
-    ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
+# A write that changed something: the data's generation moves on, and the newest id issued is noted.
+_BUMP = f"""ON CONFLICT (name) DO UPDATE SET
+    value = CASE name WHEN '{RULES_VERSION}' THEN CAST(value AS INTEGER) + 1 ELSE excluded.value END"""
+BUMP = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1) {_BUMP}"
+BUMP_AND_ISSUED = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1), ('{HISTORY_ISSUED}', ?) {_BUMP}"
 FOLLOWING_SETTINGS = f"SELECT name, value FROM settings WHERE name IN ('{HISTORY_ISSUED}', '{HISTORY_BARRIER}')"
 GENERATION = f"SELECT name, value FROM settings WHERE name IN ('{DATABASE_ID}', '{RULES_VERSION}')"
 
@@ -198,18 +202,17 @@ class Rules:
             if self.history_limit:
                 values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
                 # Read first, values: the insert reading the table it writes would copy its rows first.
-                values["bytes_before"] = (db.execute(HISTORY_BYTES).fetchone() or (0,))[0]
-                values["issued"] = db.execute(ISSUED).fetchone()[0]
+                values["bytes_before"], values["issued"] = db.execute(BEFORE_RECORD).fetchone()
                 recorded = db.execute(RECORD, values).rowcount
                 changed = recorded > 0
-                if changed:
-                    db.execute(NOTE_ISSUED, (values["issued"] + recorded,))
             else:
-                changed = db.execute(CHANGED).fetchone()[0]
+                recorded, changed = 0, db.execute(CHANGED).fetchone()[0]
             db.execute("DELETE FROM temp.touched")
             before_prune = db.total_changes
             self._prune(db)
-            if changed or db.total_changes != before_prune:
+            if recorded:
+                db.execute(BUMP_AND_ISSUED, (values["issued"] + recorded,))
+            elif changed or db.total_changes != before_prune:
                 db.execute(BUMP)
 
     @staticmethod

@@ -270,7 +270,10 @@ def main():
     floor_database = copy_of(database, "floor.db")
     constant_body = {"BENCH_CONSTANT_BODY": page_path}
     servers = [
-        service := Uwsgi(directory, "service", environment={"FORWARDING_DATABASE": database}),
+        # As many writes in progress as wrk's connections: the rate of writes, not the cap's 429s.
+        service := Uwsgi(
+            directory, "service", environment={"FORWARDING_DATABASE": database, "FORWARDING_WRITES_IN_PROGRESS": "8"}
+        ),
         constant := floor_app(directory, "constant", "app", constant_body),
         flask_constant := floor_app(directory, "flask-constant", "flask_app", constant_body),
         commit := floor_app(directory, "commit", "commit_app", {"BENCH_DATABASE": copy_of(database, "commit.db")}),

@@ -8,6 +8,8 @@ Needs wrk (Debian: `apt-get install wrk`). Everything listens on 127.0.0.1 only.
   `uwsgi --ini wsgi.ini`. Its floor is the same answer's bytes as a constant from a bare WSGI app
   under the same uWSGI settings (bench/floor_apps.py); the same constant from a minimal Flask
   view shows what the framework alone costs.
+- 304: the same list request with the `If-None-Match` of its answer: the conditional GET's
+  answer without a body, against the same floors.
 - write: `POST /api/v1/forward/item/<n>` with a random n in 1..100,000 (creates and updates) and
   a random entry. Its floor is the rate of the same single-row commits straight into SQLite with
   the service's schema and pragmas (WAL, synchronous=FULL), in one loop in this process. Two
@@ -69,6 +71,24 @@ request = function()
 end
 """
 LIST_SCRIPT = 'wrk.headers["Authorization"] = "%(authorization)s"\n'
+NOT_MODIFIED_SCRIPT = LIST_SCRIPT + "wrk.headers[\"If-None-Match\"] = '%(etag)s'\n"
+
+
+def etag_of(server, path, authorization):
+    request = urllib.request.Request(server.url(path), headers={"Authorization": authorization})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.headers["ETag"]
+
+
+def not_modified(server, path, authorization):
+    """`through`, with the `If-None-Match` of the answer as it is when the measurement starts: the
+    writes measured in between change it."""
+
+    def measure(seconds):
+        etag = etag_of(server, path, authorization)
+        return through(server, path, NOT_MODIFIED_SCRIPT % {"authorization": authorization, "etag": etag})(seconds)
+
+    return measure
 
 
 def free_port():
@@ -236,6 +256,7 @@ RATIOS = (
     ("list page / bare WSGI constant", "list", "bare constant"),
     ("Flask constant / bare WSGI constant", "Flask constant", "bare constant"),
     ("list page / Flask constant", "list", "Flask constant"),
+    ("304 / Flask constant", "list 304", "Flask constant"),
     ("single-rule write / SQLite commits", "write", "SQLite commits"),
     ("bare WSGI commit / SQLite commits", "bare commit", "SQLite commits"),
     ("Flask commit / SQLite commits", "Flask commit", "SQLite commits"),
@@ -260,7 +281,10 @@ def main():
     floor_database = copy_of(database, "floor.db")
     constant_body = {"BENCH_CONSTANT_BODY": page_path}
     servers = [
-        service := Uwsgi(directory, "service", environment={"FORWARDING_DATABASE": database}),
+        # As many writes in progress as wrk's connections: the rate of writes, not the cap's 429s.
+        service := Uwsgi(
+            directory, "service", environment={"FORWARDING_DATABASE": database, "FORWARDING_WRITES_IN_PROGRESS": "8"}
+        ),
         constant := floor_app(directory, "constant", "app", constant_body),
         flask_constant := floor_app(directory, "flask-constant", "flask_app", constant_body),
         commit := floor_app(directory, "commit", "commit_app", {"BENCH_DATABASE": copy_of(database, "commit.db")}),
@@ -272,6 +296,7 @@ def main():
     write_script = WRITE_SCRIPT % {"authorization": authorization, "numbers": WRITE_NUMBERS}
     measurements = {
         "list": through(service, LIST_PATH, list_script),
+        "list 304": not_modified(service, LIST_PATH, authorization),
         "bare constant": through(constant, LIST_PATH, list_script),
         "Flask constant": through(flask_constant, LIST_PATH, list_script),
         "write": through(service, "/", write_script),

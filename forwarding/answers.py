@@ -53,6 +53,15 @@ class Empty(Answer):
     examples = {"done": {}}
 
 
+class OneOf:
+    """An answer of one of several shapes (answers), by the request: the document's `oneOf`."""
+
+    def __init__(self, description, *shapes):
+        self.description = description
+        self.shapes = shapes
+        self.examples = {name: value for shape in shapes for name, value in shape.examples.items()}
+
+
 class Document(Answer):
     description = "The document."
 
@@ -210,3 +219,35 @@ class HistoryPage(Answer):
 
     list_items = fields.List(fields.Nested(HistoryRecord), required=True)
     list_option = fields.Nested(HistoryOption, required=True)
+
+
+class Cursor(Schema):
+    after_id = fields.Integer(required=True, validate=validate.Range(min=0, max=INT64_MAX))
+    next_after_id = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0, max=INT64_MAX),
+        metadata={"description": "The last record's id, or `after_id` when there is none: the next request's."},
+    )
+    items_limit = fields.Integer(required=True, validate=validate.Range(min=1, max=1000))
+
+
+class CursorOption(Schema):
+    cursor = fields.Nested(Cursor, required=True)
+
+
+class HistoryAfter(Answer):
+    description = "With `after_id`: the records after it, oldest first."
+    examples = {
+        "after": {
+            "list_items": [_HISTORY_RECORD],
+            "list_option": {"cursor": schemas.cursor(41, _HISTORY_RECORD["id"], 100)},
+        }
+    }
+
+    list_items = fields.List(fields.Nested(HistoryRecord), required=True)
+    list_option = fields.Nested(CursorOption, required=True)
+
+
+History = OneOf(
+    "One page, newest first; or, with `after_id`, the records after it, oldest first.", HistoryPage, HistoryAfter
+)

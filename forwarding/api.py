@@ -16,7 +16,7 @@ from .auth import log_in
 from .db import get_rules, get_storage
 from .endpoint import Endpoints
 from .errors import ApiError
-from .storage.rules import Outcome, TooManyRules
+from .storage.rules import HistoryPruned, Outcome, TooManyRules
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -178,7 +178,7 @@ def set_item(path, body):
     return {}
 
 
-@endpoint("GET", "/api/v1/forward/items", query=schemas.list_query, answer=answers.Page)
+@endpoint("GET", "/api/v1/forward/items", query=schemas.list_query, answer=answers.Page, conditional=True)
 def list_items(query):
     """List rules
 
@@ -187,7 +187,9 @@ def list_items(query):
     return _listed(query)
 
 
-@endpoint("GET", "/api/v1/forward/items/link", query=schemas.link_list_query, answer=answers.LinkedPage)
+@endpoint(
+    "GET", "/api/v1/forward/items/link", query=schemas.link_list_query, answer=answers.LinkedPage, conditional=True
+)
 def list_link_items(query):
     """List the rules that have a link_id
 
@@ -216,13 +218,17 @@ def delete_link_items(body):
     return _results("link_id", ids, get_rules().delete_linked_rules(ids, request_id=g.request_id))
 
 
-@endpoint(
-    "GET",
-    "/api/v1/forward/item/<forward_uid>",
-    path=schemas.forward_uid,
-    answer=answers.OneRule,
-    errors={404: ("No such rule (or an empty forward-uid).", {"not_found": messages.NOT_FOUND})},
-    extension=True,
+def _support_read(rule, **declaration):
+    """A read for support that no panel has (docs/api.md, 7), with an ETag (7.4)."""
+    return endpoint("GET", rule, extension=True, conditional=True, **declaration)
+
+
+_NO_RULE = ("No such rule (or an empty forward-uid).", {"not_found": messages.NOT_FOUND})
+_PRUNED = ("The cursor can no longer see every record after `after_id`.", {"pruned": messages.HISTORY_PRUNED})
+
+
+@_support_read(
+    "/api/v1/forward/item/<forward_uid>", path=schemas.forward_uid, answer=answers.OneRule, errors={404: _NO_RULE}
 )
 def get_item(path):
     """One rule
@@ -236,17 +242,26 @@ def get_item(path):
     return _rule(rule[0], rule[1], forward_number=number)
 
 
-@endpoint("GET", "/api/v1/forward/history", query=schemas.history_query, answer=answers.HistoryPage, extension=True)
+@_support_read("/api/v1/forward/history", query=schemas.history_query, answer=answers.History, errors={410: _PRUNED})
 def history(query):
     """The history of changes
 
     Every change to a rule by any path, newest first: one record per rule a transaction changed, its net
     change (a write that changes nothing records nothing). A link_id moved by a push is two records: the old
-    rule `deleted`, then the new one. The newest 100,000 records are kept by default.
+    rule `deleted`, then the new one. The newest 100,000 records are kept by default. With `after_id`, the
+    records after that id, oldest first: a cursor to follow the changes by.
     """
-    total, changes = get_rules().history(
-        query["limit"], query["page_number"], query["forward_number"], query["link_id"]
-    )
+    number, link_id, limit = query["forward_number"], query["link_id"], query["limit"]
+    if query["after_id"] is not None:
+        try:
+            changes = get_rules().following(query["after_id"], limit, number, link_id)
+        except HistoryPruned:
+            raise ApiError(messages.HISTORY_PRUNED, 410) from None
+        return {
+            "list_items": [_change(change) for change in changes],
+            "list_option": {"cursor": schemas.cursor(query["after_id"], changes[-1].id if changes else None, limit)},
+        }
+    total, changes = get_rules().history(limit, query["page_number"], number, link_id)
     return {
         "list_items": [_change(change) for change in changes],
         "list_option": {"pagination": schemas.pagination(total, query)},

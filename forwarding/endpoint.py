@@ -8,6 +8,7 @@ gets what they loaded as `path`, `query` and `body`. openapi.py builds the docum
 declarations.
 """
 
+import functools
 import inspect
 import re
 from contextlib import contextmanager, nullcontext
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from . import messages, schemas
+from . import conditional, messages, schemas
 from .auth import auth
 from .errors import ApiError
 from .jsonbody import read_json
@@ -33,6 +34,22 @@ def validated(schema, data):
             return schema.load(data)
         except ValidationError as error:
             raise ApiError(schemas.describe(schema, error.messages)) from None
+
+
+# Clients repeat the same few queries (a list page, a poll): a short one's check is kept, as its
+# result; a bad one raises and is checked again each time.
+_KEPT_QUERY_BYTES = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_query(schema, query_string):
+    return validated(schema, request.args)
+
+
+def validated_query(schema):
+    if len(request.query_string) > _KEPT_QUERY_BYTES:
+        return validated(schema, request.args)
+    return dict(_checked_query(schema, request.query_string))
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class Endpoint:
     public: bool = False  # no authentication
     own_query: bool = False  # the view reads its query itself: `query` only documents it
     extension: bool = False  # a support extension, which no panel has
+    conditional: bool = False  # a read with an ETag, answered 304 to a matching If-None-Match (conditional.py)
     errors: dict = field(default_factory=dict)
     # A write: it takes one of the WRITES_IN_PROGRESS slots before its body is read, or is 429.
     writes: bool = False
@@ -114,7 +132,9 @@ def _checking(endpoint, view):
         if path_keys:
             inputs["path"] = validated(endpoint.path, {path_keys[name]: value for name, value in values.items()})
         if query is not None:
-            inputs["query"] = validated(query, request.args)
+            inputs["query"] = validated_query(query)
+        if endpoint.conditional:
+            return conditional.answer(endpoint.name, view, inputs)
         with _write_slot() if endpoint.writes else nullcontext():
             if body is not None:
                 inputs["body"] = validated(body, read_json(list_name))

@@ -29,6 +29,7 @@ def too_many_rules(limit):
 
 
 INTERNAL = "Internal server error"
+HISTORY_PRUNED = "History pruned past after_id"  # the history's cursor (docs/api.md, 7.3)
 BAD_REQUEST = "Bad request"  # a request nginx or uWSGI refuses before it is an HTTP request
 
 # nginx's own answers, written out in deploy/nginx-server.conf (docs/api.md, section 8); the

@@ -40,8 +40,8 @@ def _custom_field_property(max_entities):
         if isinstance(field, schemas.DigitString):
             if field.load_default is None:  # absent means "not given", not a null the client can send
                 del kwargs["ret"]["default"]
-                return {"type": "integer", "minimum": 1, "maximum": field.maximum}
-            return {"minimum": 1, "maximum": field.maximum}
+                return {"type": "integer", "minimum": field.minimum, "maximum": field.maximum}
+            return {"minimum": field.minimum, "maximum": field.maximum}
         if isinstance(field, schemas.EntityList):
             patterns = [{"pattern": _entity_pattern(p)} for p in PATTERNS]
             entity = {"type": "string", "maxLength": MAX_ENTRY_LENGTH, "oneOf": patterns}
@@ -67,6 +67,27 @@ _REQUEST_ID = {
     "description": "The request's id in the service's log: the one sent (cleaned) or a new one.",
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+}
+
+
+_ETAG = {
+    "description": "The answer's strong tag (docs/api.md, 7.4): a request with it in `If-None-Match` gets 304"
+    " while the answer would be the same.",
+    "required": True,
+    "schema": {"type": "string", "pattern": '^"[0-9a-f]{32}"$'},
+}
+_IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "description": "The `ETag` of an answer the client holds, or `*`: 304 without a body while it is still the answer.",
+    "schema": {"type": "string"},
+}
+_NOT_MODIFIED = {
+    "description": "The answer would be the one whose `ETag` the request named: no body.",
+    "headers": {
+        "X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"},
+        "ETag": {"$ref": "#/components/headers/ETag"},
+    },
 }
 
 
@@ -154,7 +175,11 @@ _EXTENSIONS_TAG = {
 def _operation(endpoint, max_rules):
     """The OpenAPI operation of an endpoint (endpoint.Endpoint), in an app of at most `max_rules` rules."""
     answer = endpoint.answer
-    responses = {"200": _answer(answer.description, answer, answer.examples), "500": _ref("Internal")}
+    schema = {"oneOf": list(answer.shapes)} if hasattr(answer, "shapes") else answer
+    tagged = {"ETag": {"$ref": "#/components/headers/ETag"}} if endpoint.conditional else None
+    responses = {"200": _answer(answer.description, schema, answer.examples, tagged), "500": _ref("Internal")}
+    if endpoint.conditional:
+        responses["304"] = _NOT_MODIFIED
     if endpoint.path or endpoint.checked_query or endpoint.body:
         bound = max_rules if endpoint.adds_rules else None
         responses["400"] = _bad_input(endpoint.path, endpoint.checked_query, endpoint.body, bound)
@@ -170,7 +195,8 @@ def _operation(endpoint, max_rules):
     operation = {
         "summary": endpoint.summary,
         "description": endpoint.description,
-        "parameters": [{"in": place, "schema": schema} for place, schema in where if schema],
+        "parameters": [{"in": place, "schema": schema} for place, schema in where if schema]
+        + ([_IF_NONE_MATCH] if endpoint.conditional else []),
         "responses": {status: responses[status] for status in sorted(responses)},
     }
     if endpoint.public:
@@ -204,6 +230,7 @@ def build(endpoints, max_entities, max_rules):
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "description": "A login token."})
     spec.components.security_scheme("basic", {"type": "http", "scheme": "basic", "description": "The plain password."})
     spec.components.header("X-Request-ID", _REQUEST_ID)
+    spec.components.header("ETag", _ETAG)
     spec.tag(_EXTENSIONS_TAG)
     for name, response in _RESPONSES.items():
         spec.components.response(name, response)

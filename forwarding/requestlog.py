@@ -80,6 +80,19 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     """`time LEVEL logger: message`, the message escaped (a traceback follows on lines of its own)."""
 
+    _second = (None, "")  # the last second formatted, and its text: one tuple, swapped whole
+
+    def formatTime(self, record, datefmt=None):
+        # strftime is a good part of a line's cost, and a busy second has many lines.
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs)
+
     def formatMessage(self, record):
         record.message = printable(record.message)
         return super().formatMessage(record)

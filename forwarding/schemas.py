@@ -8,7 +8,7 @@ in the order the request is read, into the panel's message.
 import math
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from . import messages
@@ -56,16 +56,17 @@ class Int64(fields.Integer):
 
 
 class DigitString(fields.Integer):
-    """An integer 1 .. `maximum` written in ASCII digits: a query parameter or a path segment."""
+    """An integer `minimum` .. `maximum` (1 .. 2**63-1 by default) written in ASCII digits: a query
+    parameter or a path segment."""
 
     default_error_messages = _CODES
 
-    def __init__(self, maximum=INT64_MAX, **kwargs):
+    def __init__(self, maximum=INT64_MAX, minimum=1, **kwargs):
         super().__init__(**kwargs)
-        self.maximum = maximum
+        self.minimum, self.maximum = minimum, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if type(value) is str and _ASCII_DIGITS.fullmatch(value) and 0 < int(value) <= self.maximum:
+        if type(value) is str and _ASCII_DIGITS.fullmatch(value) and self.minimum <= int(value) <= self.maximum:
             return int(value)
         raise self.make_error("invalid")
 
@@ -214,7 +215,20 @@ class HistoryQuery(_IgnoringUnknown):
         load_default=None, metadata={"description": "Only the changes whose rule had this link_id before or after."}
     )
     limit = DigitString(maximum=1000, load_default=100, metadata={"description": "Records per page."})
-    page_number = DigitString(load_default=1, metadata={"description": "A page past the end is empty."})
+    page_number = DigitString(
+        load_default=1, metadata={"description": "A page past the end is empty. Not with `after_id`."}
+    )
+    after_id = DigitString(
+        minimum=0,
+        load_default=None,
+        metadata={"description": "The records after this id, oldest first, instead of a page (a cursor)."},
+    )
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _page_or_cursor(self, data, original_data, **kwargs):
+        # Given together, whatever their values, `page_number` is wrong: it comes first.
+        if "page_number" in original_data and "after_id" in original_data:
+            raise ValidationError([WRONG_TYPE], field_name="page_number")
 
 
 class LoginQuery(Schema):
@@ -237,6 +251,12 @@ def pagination(total, query):
         "total_pages": max(1, math.ceil(total / query["limit"])),
         "current_page": query["page_number"],
     }
+
+
+def cursor(after_id, last_id, limit):
+    """The `cursor` of a history answer by cursor: where it started, where to go on from (the last
+    record's id, None when there is none), its limit."""
+    return {"after_id": after_id, "next_after_id": after_id if last_id is None else last_id, "items_limit": limit}
 
 
 def list_option(total, query):

@@ -73,6 +73,8 @@ def answers(client, auth, runner, tmp_path):
     assert runner.invoke(args=["import", str(path)]).exit_code == 0
     call(HISTORY, "get", headers=auth)  # created, updated and deleted; before or after null
     call(HISTORY, "get", f"{HISTORY}?forward_number=101&limit=1", headers=auth)
+    call(HISTORY, "get", f"{HISTORY}?after_id=0&limit=2", headers=auth)  # by cursor
+    call(HISTORY, "get", f"{HISTORY}?after_id=6", headers=auth)  # by cursor, at the end
     call(ITEMS, "delete", json={"uid_items": [103, 103]}, headers=auth)  # deleted, then entity_not_found
     call(LINK_ITEMS, "delete", json={"link_ids": [1, 1]}, headers=auth)
     call("/api/v1/openapi.json", "get")
@@ -89,6 +91,17 @@ def test_answers_keep_to_their_declared_schemas(answers):
         for body in bodies:
             errors = [error.message for error in validator.iter_errors(body)]
             assert errors == [], (path, method, body)
+
+
+def test_the_cursor_answers_are_checked(answers):
+    options = [body["list_option"] for body in answers[(HISTORY, "get")]]
+    assert [option["cursor"] for option in options if "cursor" in option] == [
+        {"after_id": 0, "next_after_id": 2, "items_limit": 2},
+        {"after_id": 6, "next_after_id": 6, "items_limit": 100},
+    ]
+    # The two shapes are told apart: a cursor's answer with a page's option is neither.
+    body = answers[(HISTORY, "get")][-1]
+    assert not declared(HISTORY, "get").is_valid({**body, "list_option": {**options[0], **options[-1]}})
 
 
 def test_the_cases_cover_every_word(answers):

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -69,8 +70,12 @@ def contents(path):
 
 
 def serial_of(path):
+    return setting_of(path, "device_serial")
+
+
+def setting_of(path, name):
     with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as db:
-        return db.execute("SELECT value FROM settings WHERE name = 'device_serial'").fetchone()[0]
+        return db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()[0]
 
 
 def journal_bytes(path):
@@ -108,7 +113,13 @@ def test_backup(client, auth, runner, db_path, tmp_path, utc):
         "history": 3,
         "tokens": 1,
         "account": [("admin",)],
-        "settings": {"device_serial": serial_of(db_path), "backup_taken_at": "2026-12-03T08:00:00Z"},
+        "settings": {
+            "device_serial": serial_of(db_path),
+            "database_id": setting_of(db_path, "database_id"),
+            "history_issued": "3",
+            "rules_version": "2",
+            "backup_taken_at": "2026-12-03T08:00:00Z",
+        },
         "integrity": [("ok",)],
     }
     assert "backup_taken_at" not in contents(db_path)["settings"]  # noted in the copy alone
@@ -262,11 +273,19 @@ def test_restore_while_the_service_runs(app, client, auth, runner, db_path, back
     assert [rule["forward_number"] for rule in listed] == [500, 501]
 
     after = contents(db_path)
+    database_id = after["settings"].pop("database_id")
     assert after["settings"] == {
         "device_serial": "RESTORED-SERIAL-1",
+        "rules_version": "1",
         "backup_taken_at": "2026-12-03T08:00:00Z",
         "restored_at": "2026-12-03T09:30:00Z",
+        # The backup's records 1 and 2 follow the replaced database's record 1 and theirs: 3 and 4.
+        "history_issued": "4",
+        "history_barrier": "4",
     }
+    # A new database id: no ETag of either database names the restored one.
+    assert database_id not in (setting_of(backup_file, "database_id"), setting_of(kept_path(db_path), "database_id"))
+    assert re.fullmatch("[0-9a-f]{32}", database_id)
     assert (after["history"], after["tokens"], after["integrity"]) == (2, 1, [("ok",)])  # the new login's token
     # The database it replaced, whole, beside it; the backup untouched; nothing else left.
     kept = Path(f"{db_path}.before-restore-20261203T093000Z")
@@ -282,6 +301,10 @@ def test_restore_while_the_service_runs(app, client, auth, runner, db_path, back
         "other",
         "saved",
     ]
+
+
+def kept_path(db_path):
+    return Path(f"{db_path}.before-restore-20261203T093000Z")
 
 
 def test_two_restores_in_one_second_keep_both_databases(runner, db_path, backup_file, utc):
@@ -417,3 +440,27 @@ def test_a_restore_on_a_new_host_makes_the_database_first(tmp_path, backup_file)
     ]
     assert contents(database)["rules"] == [(500, 7, '["sip:500@sip.bas-ip.com"]'), (501, None, '["501"]')]
     assert serial_of(database) == "RESTORED-SERIAL-1"
+
+
+def test_restored_marks_a_database_litestream_brought_back(client, auth, runner, db_path, repo):
+    push(client, auth, item(1, 101, "1001"), item(2, 102, "1002"))  # history records 1 and 2
+    etag = client.get(ITEMS, headers=auth).headers["ETag"]
+    outcome = runner.invoke(args=["restored"])
+    # 2 ids issued, then 2**32 that the lost host may have issued: the records follow them.
+    assert (outcome.exit_code, outcome.stdout) == (
+        0,
+        f"Marked {db_path} as restored: the history's ids go on after 4,294,967,300.\n",
+    )
+    assert [row[0] for row in repo.database.connection.execute("SELECT id FROM history ORDER BY id")] == [
+        4294967299,
+        4294967300,
+    ]
+    assert (repo.database.setting("history_barrier"), repo.database.setting("history_issued")) == ("4294967300",) * 2
+    assert stored_rules(repo) == {101: (1, ["1001"]), 102: (2, ["1002"])}
+    # The tokens still work; every ETag and every cursor before the barrier is gone.
+    listed = client.get(ITEMS, headers=auth)
+    assert listed.status_code == 200 and listed.headers["ETag"] != etag
+    assert_error(client.get("/api/v1/forward/history?after_id=2", headers=auth), 410, "History pruned past after_id")
+    push(client, auth, item(3, 103, "1003"))
+    following = client.get("/api/v1/forward/history?after_id=4294967300", headers=auth).get_json()
+    assert [record["id"] for record in following["list_items"]] == [4294967301]

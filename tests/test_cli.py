@@ -268,6 +268,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
         "init",
         "list",
         "restore",
+        "restored",
         "revoke-tokens",
         "set-password",
         "show",

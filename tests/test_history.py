@@ -473,3 +473,198 @@ def test_an_existing_database_gains_the_history(make_app, db_path, basic_auth):
     assert [r["forward_number"] for r in history(client, basic_auth).get_json()["list_items"]] == [101]
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (4,)
+
+
+# -- the cursor (after_id) -----------------------------------------------------------------------
+
+PRUNED = "History pruned past after_id"
+INT64_MAX = 9223372036854775807
+
+
+def after(items, after_id, next_after_id, limit=100):
+    """The whole body of an answer by cursor."""
+    cursor = {"after_id": after_id, "next_after_id": next_after_id, "items_limit": limit}
+    return {"list_items": items, "list_option": {"cursor": cursor}}
+
+
+def cursor_ids(response):
+    """`(ids, cursor)` of a 200 by cursor."""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    return [record["id"] for record in body["list_items"]], body["list_option"]["cursor"]
+
+
+def test_the_cursor_answers_the_records_after_it_oldest_first(client, basic_auth, writes):
+    first = writes.push(item(1, 101, "1001"))
+    second = writes.put(102, "1002")
+    assert answer(history(client, basic_auth, "?after_id=0")) == expected(
+        200,
+        after(
+            [
+                record(1, T0, "link", first, 101, "created", None, (1, ["1001"])),
+                record(2, T1, "item", second, 102, "created", None, (None, ["1002"])),
+            ],
+            0,
+            2,
+        ),
+    )
+    assert answer(history(client, basic_auth, "?after_id=1&limit=1")) == expected(
+        200, after([record(2, T1, "item", second, 102, "created", None, (None, ["1002"]))], 1, 2, limit=1)
+    )
+    assert answer(history(client, basic_auth, "?after_id=2")) == expected(200, after([], 2, 2))
+
+
+@pytest.mark.parametrize("limit", [1, 3, 1000])
+def test_following_from_0_to_the_end_with_writes_in_between(client, basic_auth, writes, limit):
+    writes.push(item(1, 101, "1"), item(2, 102, "2"))  # 1, 2
+    pending = [
+        lambda: writes.put(103, "3"),  # 3
+        lambda: writes.push(item(1, 101, "1", "11"), item(2, 102, "2")),  # 4 (102 unchanged)
+        lambda: writes.delete(102, 999),  # 5
+        lambda: writes.put(101, "111"),  # 6
+    ]
+    seen, after_id = [], 0
+    while True:
+        found, cursor = cursor_ids(history(client, basic_auth, f"?after_id={after_id}&limit={limit}"))
+        assert len(found) <= limit
+        assert cursor == {"after_id": after_id, "next_after_id": found[-1] if found else after_id, "items_limit": limit}
+        if not found and not pending:
+            break
+        seen += found
+        after_id = cursor["next_after_id"]
+        if pending:
+            pending.pop(0)()
+    assert seen == [1, 2, 3, 4, 5, 6]
+    records = history(client, basic_auth, "?after_id=0").get_json()["list_items"]
+    assert [(r["id"], r["forward_number"], r["action"]) for r in records] == [
+        (1, 101, "created"),
+        (2, 102, "created"),
+        (3, 103, "created"),
+        (4, 101, "updated"),
+        (5, 102, "deleted"),
+        (6, 101, "updated"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "query, expected_ids, next_after_id",
+    [
+        ("?after_id=0", [1, 2, 3, 4, 5, 6], 6),
+        ("?after_id=4", [5, 6], 6),
+        ("?forward_number=101&after_id=0", [1, 3, 4], 4),
+        ("?forward_number=101&after_id=1&limit=1", [3], 3),
+        ("?forward_number=102&after_id=2", [6], 6),
+        ("?link_id=1&after_id=3", [4, 5], 5),
+        ("?forward_number=101&link_id=1&after_id=0&limit=2", [1, 3], 3),
+        ("?forward_number=102&link_id=1&after_id=0", [], 0),  # both must match
+        ("?forward_number=201&after_id=5", [], 5),
+        ("?forward_number=999&after_id=6", [], 6),
+    ],
+)
+def test_filters_with_the_cursor(client, basic_auth, changes, query, expected_ids, next_after_id):
+    found, cursor = cursor_ids(history(client, basic_auth, query))
+    assert (found, cursor["next_after_id"]) == (expected_ids, next_after_id)
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        (f"?after_id={value}", "after_id")
+        for value in ("", "-1", "abc", "1.5", "9223372036854775808", "%D9%A1", "+1", "1e3", "%201", "0x1")
+    ]
+    + [
+        ("?forward_number=x&after_id=x", "forward_number"),
+        ("?link_id=0&after_id=-1", "link_id"),
+        ("?limit=1001&after_id=x", "limit"),
+        # page_number and after_id together: page_number, whatever their values.
+        ("?page_number=1&after_id=0", "page_number"),
+        ("?after_id=0&page_number=2", "page_number"),
+        ("?page_number=1&after_id=x", "page_number"),
+        ("?page_number=x&after_id=0", "page_number"),
+        ("?limit=x&page_number=1&after_id=0", "limit"),
+    ],
+)
+def test_a_bad_cursor_is_named(client, basic_auth, changes, repo, query, name):
+    before = stored_history(repo)
+    assert_error(history(client, basic_auth, query), 400, f"Wrong JSON body: value `{name}` was of the wrong type")
+    assert stored_history(repo) == before
+
+
+def test_the_cursor_takes_0_and_the_largest_id(client, basic_auth, changes):
+    assert cursor_ids(history(client, basic_auth, "?after_id=00"))[0] == [1, 2, 3, 4, 5, 6]
+    assert_error(history(client, basic_auth, f"?after_id={INT64_MAX}"), 410, PRUNED)
+
+
+def test_authentication_then_the_query_come_before_the_410(client, basic_auth, changes):
+    assert_error(history(client, {}, "?after_id=99&limit=x"), 401, "Log In")
+    assert_error(history(client, {}, "?after_id=99"), 401, "Log In")
+    assert_error(
+        history(client, basic_auth, "?after_id=99&limit=x"), 400, "Wrong JSON body: value `limit` was of the wrong type"
+    )
+    assert_error(history(client, basic_auth, "?after_id=99"), 410, PRUNED)
+
+
+def test_past_the_newest_id_is_410(client, basic_auth, writes, repo):
+    assert answer(history(client, basic_auth, "?after_id=0")) == expected(200, after([], 0, 0))
+    assert_error(history(client, basic_auth, "?after_id=1"), 410, PRUNED)
+    writes.push(item(1, 101, "1"), item(2, 102, "2"))
+    assert cursor_ids(history(client, basic_auth, "?after_id=1")) == ([2], after([], 1, 2)["list_option"]["cursor"])
+    assert answer(history(client, basic_auth, "?after_id=2")) == expected(200, after([], 2, 2))
+    assert_error(history(client, basic_auth, "?after_id=3"), 410, PRUNED)
+    assert [row[0] for row in stored_history(repo)] == [1, 2]
+
+
+def test_pruned_past_the_cursor_is_410(make_app, basic_auth, repo, now):
+    client = make_app(HISTORY_LIMIT=3).test_client()
+    writes = Writes(client, basic_auth, now)
+    writes.push(item(1, 101, "1"), item(2, 102, "2"))  # 1, 2
+    writes.put(103, "3")  # 3
+    writes.push(item(1, 101, "4"), item(2, 102, "5"))  # 4, 5: 1 and 2 pruned
+    assert [row[0] for row in stored_history(repo)] == [3, 4, 5]
+    assert cursor_ids(history(client, basic_auth, "?after_id=2"))[0] == [3, 4, 5]  # nothing missed
+    for after_id in (0, 1):
+        assert_error(history(client, basic_auth, f"?after_id={after_id}"), 410, PRUNED)
+    assert_error(history(client, basic_auth, "?forward_number=103&after_id=1"), 410, PRUNED)  # whatever the filter
+    # A lowered limit hides the older records at once: the cursor before them is 410 as well.
+    lowered = make_app(HISTORY_LIMIT=2).test_client()
+    assert cursor_ids(history(lowered, basic_auth, "?after_id=3"))[0] == [4, 5]
+    assert_error(history(lowered, basic_auth, "?after_id=2"), 410, PRUNED)
+    assert [row[0] for row in stored_history(repo)] == [3, 4, 5]
+
+
+def test_ids_go_on_after_the_limit_went_to_0_and_back(make_app, basic_auth, repo, now):
+    Writes(make_app().test_client(), basic_auth, now).push(item(1, 101, "1"), item(2, 102, "2"))  # 1, 2
+    off = make_app(HISTORY_LIMIT=0).test_client()
+    Writes(off, basic_auth, now).put(103, "3")  # records nothing, prunes 1 and 2
+    assert stored_history(repo) == []
+    # Nothing is recorded: 200 without records, whatever the cursor.
+    for after_id in (0, 2, 3, INT64_MAX):
+        assert answer(history(off, basic_auth, f"?after_id={after_id}")) == expected(200, after([], after_id, after_id))
+    on = make_app().test_client()  # a restart with the default limit
+    Writes(on, basic_auth, now).put(104, "4")
+    assert [(row[0], row[4]) for row in stored_history(repo)] == [(3, 104)]
+    assert cursor_ids(history(on, basic_auth, "?after_id=2"))[0] == [3]
+    assert_error(history(on, basic_auth, "?after_id=1"), 410, PRUNED)
+    Writes(make_app().test_client(), basic_auth, now).put(105, "5")  # and after another restart
+    assert [row[0] for row in stored_history(repo)] == [3, 4]
+
+
+def test_a_restore_of_an_older_backup_moves_the_ids_past_both_and_is_a_barrier(
+    client, basic_auth, repo, runner, writes, tmp_path
+):
+    writes.push(item(1, 101, "1"), item(2, 102, "2"))  # 1, 2
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    writes.put(103, "3")  # 3
+    writes.put(104, "4")  # 4
+    outcome = runner.invoke(args=["restore", str(backup)])
+    assert outcome.exit_code == 0, outcome.output
+    # The backup's records 1 and 2 are 5 and 6 now: no id names two records.
+    assert [(row[0], row[4]) for row in stored_history(repo)] == [(5, 101), (6, 102)]
+    for after_id in (0, 2, 4, 5):
+        assert_error(history(client, basic_auth, f"?after_id={after_id}"), 410, PRUNED)
+    assert answer(history(client, basic_auth, "?after_id=6")) == expected(200, after([], 6, 6))
+    assert_error(history(client, basic_auth, "?after_id=7"), 410, PRUNED)
+    writes.put(105, "5")
+    assert cursor_ids(history(client, basic_auth, "?after_id=6"))[0] == [7]
+    assert ids(history(client, basic_auth))[0] == [7, 6, 5]

@@ -1,4 +1,4 @@
-"""The commands on the whole database: backup, restore."""
+"""The commands on the whole database: backup, restore, restored."""
 
 import functools
 import os
@@ -109,6 +109,22 @@ def restore(path):
         f"Revoked {counted(restored.revoked, 'token')}: every client must log in again;"
         " the backup's password is now in force."
     )
+
+
+@command("restored")
+def restored():
+    """Mark the database as restored by Litestream, before the service starts on it.
+
+    The step `forwarding restore` takes with a backup: the history's records take new ids, past
+    every id the database issued and those the lost host may have issued after the replica's
+    last write, so that no id names two records and clients following the history start again;
+    and every ETag changes. Rules, history, account and tokens are kept.
+    """
+    try:
+        barrier = backups.mark_restored(get_storage().database)
+    except sqlite3.Error as error:
+        raise click.ClickException(f"marking {database_path()} as restored failed: {error}{NOTHING_CHANGED}") from None
+    click.echo(f"Marked {database_named()} as restored: the history's ids go on after {barrier:,}.")
 
 
 def _rules(count):

@@ -19,7 +19,16 @@ import tempfile
 from contextlib import closing, suppress
 from typing import NamedTuple
 
-from .database import WRITE_LOCK_SUFFIX, Database, ForeignDatabase, NewerSchema
+from .database import (
+    DATABASE_ID,
+    HISTORY_BARRIER,
+    HISTORY_ISSUED,
+    WRITE_LOCK_SUFFIX,
+    Database,
+    ForeignDatabase,
+    NewerSchema,
+    new_database_id,
+)
 
 TAKEN_AT = "backup_taken_at"  # the settings row that says when a backup was taken (UTC)
 RESTORED_AT = "restored_at"  # and when the database was last restored from one
@@ -154,18 +163,55 @@ def restore(database, database_path, path, opened=None):
         with closing(candidate):
             checked = _checked(candidate, path, size)
             connection = candidate.connection
-            with candidate.transaction() as db:
-                db.execute("DELETE FROM tokens")
-                db.execute(
-                    "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                    (RESTORED_AT, _stamp()),
-                )
             _match_page_size(connection, database.connection)
             with database.writers_held():
+                with candidate.transaction() as db:
+                    db.execute("DELETE FROM tokens")
+                    db.execute(
+                        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                        (RESTORED_AT, _stamp()),
+                    )
+                    _past_every_id(db, database.connection)
                 kept = keep(database.connection, database_path, "before-restore")
                 (revoked,) = database.connection.execute("SELECT count(*) FROM tokens").fetchone()
                 connection.backup(database.connection, pages=-1)
     return Restored(checked, kept, revoked)
+
+
+def _issued(connection):
+    """The newest history id that the database at `connection` ever issued."""
+    (newest,) = connection.execute("SELECT max(id) FROM history").fetchone()
+    row = connection.execute("SELECT CAST(value AS INTEGER) FROM settings WHERE name = ?", (HISTORY_ISSUED,)).fetchone()
+    return max(newest or 0, row[0] if row else 0)
+
+
+def _past_every_id(restoring, live, margin=0):
+    """Renumber the history being restored past every id that it or the live database ever issued
+    (and `margin` more), so that no id names two records; the newest is the barrier (docs/api.md,
+    7.3), returned. A new database id: no ETag of the replaced data names the restored data."""
+    issued = max(_issued(restoring), _issued(live)) + margin
+    (first,) = restoring.execute("SELECT min(id) FROM history").fetchone()
+    if first is not None:  # every new id is above every old one: no two rows meet on the way
+        restoring.execute("UPDATE history SET id = id + ?", (issued + 1 - first,))
+    barrier = max(_issued(restoring), issued)
+    restoring.executemany(
+        "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+        [(HISTORY_ISSUED, barrier), (HISTORY_BARRIER, barrier), (DATABASE_ID, new_database_id())],
+    )
+    return barrier
+
+
+# Litestream's copy may lack the newest records the lost host issued, up to its last second: ids
+# skip this many more, far more than any host can issue in a second.
+LOST_IDS = 2**32
+
+
+def mark_restored(database):
+    """What `restore` does to a backup, done to the database itself after a restore by another
+    tool (Litestream's): its history past every id it issued, and LOST_IDS more; the barrier."""
+    with database.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (RESTORED_AT, _stamp()))
+        return _past_every_id(db, db, margin=LOST_IDS)
 
 
 def _checked(candidate, path, size):

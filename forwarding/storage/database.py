@@ -6,6 +6,7 @@ a lock file beside the database (writelock.py).
 """
 
 import os
+import secrets
 import sqlite3
 import time
 import weakref
@@ -103,6 +104,17 @@ def _history(db):
         db.execute("ALTER TABLE login_failures ADD COLUMN address TEXT")
     for statement in HISTORY_TABLES:
         db.execute(statement)
+
+
+# Settings rows of the history's ids and of the data's generation (rules.py, backup.py).
+HISTORY_ISSUED = "history_issued"  # the newest history id ever issued: new ids continue past it
+HISTORY_BARRIER = "history_barrier"  # set by a restore: a cursor below it has missed records
+DATABASE_ID = "database_id"  # random, made with the database and renewed by every restore
+RULES_VERSION = "rules_version"  # counts the writes that changed a rule or the history
+
+
+def new_database_id():
+    return secrets.token_hex(16)
 
 
 # SQLite's header field that says which application's file it is: "FWD1" in ASCII.
@@ -264,6 +276,7 @@ class Database:
                 )
             if db.execute("SELECT 1 FROM settings WHERE name = 'device_serial'").fetchone() is None:
                 db.execute("INSERT INTO settings (name, value) VALUES ('device_serial', ?)", (make_serial(),))
+            db.execute("INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)", (DATABASE_ID, new_database_id()))
 
     def check(self, thorough=False):
         """Raise sqlite3.DatabaseError for a file this code must not write to: damaged (a

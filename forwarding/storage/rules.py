@@ -12,7 +12,7 @@ import typing
 from contextlib import contextmanager
 
 from ..limits import HISTORY_LIMIT, HISTORY_MAX_BYTES, INT64_MAX, MAX_RULES
-from .database import RECORD_NUMBERS_BYTES
+from .database import DATABASE_ID, HISTORY_BARRIER, HISTORY_ISSUED, RECORD_NUMBERS_BYTES, RULES_VERSION
 
 
 class Outcome(enum.Enum):
@@ -80,12 +80,12 @@ SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT f
 SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
 # One record per touched rule whose state differs from its snapshot: the removed rules first, so
 # that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
-# Each record's `size` and `bytes_before` as database.py's step _history_sizes fills them in.
-# One record per touched rule whose state differs from its snapshot: the removed rules first, so
-# that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
-RECORD = f"""INSERT INTO history (time_ms, source, request_id, forward_number, before_link_id, before_entities,
+# Each record's `size` and `bytes_before` as database.py's step _history_sizes fills them in, and
+# its id: ids continue past the newest ever issued (`:issued`), even when every record was pruned.
+RECORD = f"""INSERT INTO history (id, time_ms, source, request_id, forward_number, before_link_id, before_entities,
                              after_link_id, after_entities, size, bytes_before)
-    SELECT :time_ms, :source, :request_id, number, before_link_id, before_entities, after_link_id, after_entities,
+    SELECT :issued + row_number() OVER (ORDER BY kept, number), :time_ms, :source, :request_id, number,
+        before_link_id, before_entities, after_link_id, after_entities,
         size, :bytes_before + sum(size) OVER (ORDER BY kept, number ROWS UNBOUNDED PRECEDING) - size
     FROM (SELECT t.forward_number AS number, t.link_id AS before_link_id, t.entities AS before_entities,
                  r.link_id AS after_link_id, r.entities AS after_entities, r.forward_number IS NOT NULL AS kept,
@@ -98,6 +98,21 @@ RECORD = f"""INSERT INTO history (time_ms, source, request_id, forward_number, b
 HISTORY_BYTES = "SELECT bytes_before + size FROM history ORDER BY id DESC LIMIT 1"
 # The first record kept under the bound in bytes: the oldest whose own bytes and those after it fit.
 FIRST_WITHIN_BYTES = "SELECT id FROM history WHERE bytes_before >= ? ORDER BY bytes_before LIMIT 1"
+# Before the records are written: HISTORY_BYTES, and the newest id ever issued (the newest
+# record's, or the one noted when it was pruned).
+BEFORE_RECORD = f"""SELECT coalesce(({HISTORY_BYTES}), 0),
+    max(coalesce((SELECT max(id) FROM history), 0),
+        coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = '{HISTORY_ISSUED}'), 0))"""
+# Whether a write changed a rule, when it records nothing.
+CHANGED = """SELECT EXISTS (SELECT 1 FROM temp.touched AS t LEFT JOIN rules AS r ON r.forward_number = t.forward_number
+    WHERE t.entities IS NOT r.entities OR t.link_id IS NOT r.link_id)"""
+# A write that changed something: the data's generation moves on, and the newest id issued is noted.
+_BUMP = f"""ON CONFLICT (name) DO UPDATE SET
+    value = CASE name WHEN '{RULES_VERSION}' THEN CAST(value AS INTEGER) + 1 ELSE excluded.value END"""
+BUMP = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1) {_BUMP}"
+BUMP_AND_ISSUED = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1), ('{HISTORY_ISSUED}', ?) {_BUMP}"
+FOLLOWING_SETTINGS = f"SELECT name, value FROM settings WHERE name IN ('{HISTORY_ISSUED}', '{HISTORY_BARRIER}')"
+GENERATION = f"SELECT name, value FROM settings WHERE name IN ('{DATABASE_ID}', '{RULES_VERSION}')"
 
 # Records past the newest `:keep` are pruned, perhaps a transaction late; reads never show them.
 _NEWEST = "(SELECT max(id) FROM history)"
@@ -110,7 +125,19 @@ HISTORY_COLUMNS = (
 HISTORY_COUNT = f"SELECT coalesce({_NEWEST} - max((SELECT min(id) FROM history) - 1, {_NEWEST} - :keep), 0)"
 HISTORY_PAGE = f"WHERE id <= {_NEWEST} - :offset AND {_KEPT} ORDER BY id DESC LIMIT :limit"
 OF_NUMBER = "forward_number = :number"
+AFTER = "id > :after_id"
 OF_LINK_ID = "(before_link_id = :link_id OR after_link_id = :link_id)"
+
+
+def following_statement(number=None, link_id=None):
+    """The statement of the records after `:after_id`, oldest first, as `history_statements` filters them."""
+    filters = [where for where, given in ((OF_NUMBER, number), (OF_LINK_ID, link_id)) if given is not None]
+    where = " AND ".join([*filters, AFTER])
+    return f"SELECT {HISTORY_COLUMNS} FROM history WHERE {where} ORDER BY id LIMIT :limit"
+
+
+class HistoryPruned(Exception):
+    """A cursor that can no longer see every record after it (docs/api.md, 7.3)."""
 
 
 def history_statements(number=None, link_id=None):
@@ -167,19 +194,27 @@ class Rules:
         or, with `everything`, every rule, and as it ends the rules created since. As it commits,
         within it, the history gains one record per noted rule whose state differs."""
         with self.database.transaction() as db:
-            keeps_history = bool(self.history_limit)
-            if keeps_history:
-                self._snapshot(db, numbers, link_ids, everything)
+            # The snapshot also tells whether the write changed anything: the data's generation
+            # (`generation`) moves only then.
+            self._snapshot(db, numbers, link_ids, everything)
             yield db
-            if keeps_history:
-                if everything:
-                    db.execute(SNAPSHOT_CREATED)
+            if everything:
+                db.execute(SNAPSHOT_CREATED)
+            if self.history_limit:
                 values = {"time_ms": round(time.time() * 1000), "source": source.value, "request_id": request_id}
-                # Read first, a value: the insert reading the table it writes would copy its rows first.
-                values["bytes_before"] = (db.execute(HISTORY_BYTES).fetchone() or (0,))[0]
-                db.execute(RECORD, values)
+                # Read first, values: the insert reading the table it writes would copy its rows first.
+                values["bytes_before"], values["issued"] = db.execute(BEFORE_RECORD).fetchone()
+                recorded = db.execute(RECORD, values).rowcount
+                changed = recorded > 0
+            else:
+                recorded, changed = 0, db.execute(CHANGED).fetchone()[0]
             db.execute("DELETE FROM temp.touched")
+            before_prune = db.total_changes
             self._prune(db)
+            if recorded:
+                db.execute(BUMP_AND_ISSUED, (values["issued"] + recorded,))
+            elif changed or db.total_changes != before_prune:
+                db.execute(BUMP)
 
     @staticmethod
     def _snapshot(db, numbers, link_ids, everything):
@@ -267,9 +302,25 @@ class Rules:
         total, rows = (0, []) if row is None else (1, [row][offset : offset + limit])
         return total, _array(rows)
 
+    @contextmanager
+    def reading(self):
+        """One snapshot for the reads inside it (and it yields the connection): they see one state of the database."""
+        db = self.database.connection
+        if db.in_transaction:
+            yield db
+        else:
+            with self.database.transaction("DEFERRED") as db:
+                yield db
+
+    def generation(self):
+        """A string that changes whenever the rules or the history change, and with every restore
+        (a new database id): never the same for two states of the data."""
+        values = dict(self._read(GENERATION).fetchall())
+        return f"{values.get(DATABASE_ID)}.{values.get(RULES_VERSION, 0)}"
+
     def _page(self, count, page, limit, page_number):
         values = {"offset": min((page_number - 1) * limit, INT64_MAX), "limit": limit}
-        with self.database.transaction("DEFERRED") as db:  # the count and the page from one snapshot
+        with self.reading() as db:  # the count and the page from one snapshot
             total = db.execute(count).fetchone()[0]
             rows = db.execute(page, values).fetchall()
         return total, _array(rows)
@@ -286,10 +337,29 @@ class Rules:
         values = {"number": number, "link_id": link_id, "keep": self.history_limit}
         values.update(limit=limit, offset=min((page_number - 1) * limit, INT64_MAX))
         count, page = history_statements(number, link_id)
-        with self.database.transaction("DEFERRED") as db:  # the count and the page from one snapshot
+        with self.reading() as db:  # the count and the page from one snapshot
             total = db.execute(count, values).fetchone()[0]
             rows = db.execute(f"SELECT {HISTORY_COLUMNS} FROM history {page}", values).fetchall()
         return total, [Change(*row) for row in rows]
+
+    def following(self, after_id, limit, number=None, link_id=None):
+        """The records after `after_id`, oldest first, at most `limit`, filtered as `history`'s.
+        Raises HistoryPruned if some record after `after_id` can no longer be seen: pruned,
+        before a restore's barrier, or not issued yet."""
+        keep = self.history_limit
+        if not keep:
+            return []
+        with self.reading() as db:
+            oldest, newest = db.execute("SELECT min(id), max(id) FROM history").fetchone()
+            settings = dict(db.execute(FOLLOWING_SETTINGS).fetchall())
+            issued = max(newest or 0, int(settings.get(HISTORY_ISSUED, 0)))
+            # The ids kept are contiguous: the first one a list shows, or past the newest issued.
+            first_shown = issued + 1 if newest is None else max(oldest, newest - keep + 1)
+            if not int(settings.get(HISTORY_BARRIER, 0)) <= after_id <= issued or after_id < first_shown - 1:
+                raise HistoryPruned()
+            values = {"number": number, "link_id": link_id, "after_id": after_id, "limit": limit}
+            rows = db.execute(following_statement(number, link_id), values).fetchall()
+        return [Change(*row) for row in rows]
 
     # -- for the operator's commands (cli/rules.py) ---------------------------------------------
 

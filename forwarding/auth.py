@@ -8,8 +8,8 @@ import time
 from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 
-from . import credentials, messages, throttle
-from .db import get_access
+from . import clientaddress, credentials, messages, throttle
+from .db import get_access, get_check_slots
 
 
 class _AnyCaseScheme:
@@ -119,8 +119,10 @@ def log_in(username, md5_digest):
 
 def _checked(username, check, verified=False):
     """`check()`, the password check, unless throttle.py refuses it for `username` from the
-    caller's address: then False without calling it. A failure counts; a success clears."""
-    access, address, now = get_access(), request.remote_addr, time.time()
+    caller's address, or the service's password checks are all in progress (checkslots.py): then
+    False without calling it. A failure counts; a success clears."""
+    access, now = get_access(), time.time()
+    address = clientaddress.client_network(request.remote_addr)  # an IPv6 client by its /64
     limits = throttle.Limits.of(current_app.config)
     decision = throttle.decide(access, limits, username, address, now, verified)
     if decision.refused:
@@ -129,24 +131,35 @@ def _checked(username, check, verified=False):
         message = "attempt for %s refused unchecked: %s until %s (%d s more)"
         current_app.logger.info(message, _who(username), why, until, decision.until - now)
         return False
-    if not verified and not check():
-        blocked_until, rationed_until = throttle.failed(access, limits, username, address, now)
-        if blocked_until is not None:
-            message = "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)"
-            until = throttle.local_time(blocked_until)
-            current_app.logger.warning(
-                message, limits.max_failures, _who(username), limits.window_seconds, until, limits.block_seconds
-            )
-        if rationed_until is not None:
-            message = (
-                "%d failed attempts from %s within %d s, whatever the usernames: its password checks are refused"
-                " unchecked until %s"
-            )
-            window, until = limits.address_window_seconds, throttle.local_time(rationed_until)
-            current_app.logger.warning(message, limits.address_max_failures, address, window, until)
-        return False
+    if not verified:
+        with get_check_slots().one() as free:
+            passed = free and check()
+        if not free:
+            message = "attempt for %s refused unchecked: all %d password check slots in use"
+            current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
+            return False
+        if not passed:
+            _failed(access, limits, username, address, now)
+            return False
     throttle.succeeded(access, username, address, decision)
     return True
+
+
+def _failed(access, limits, username, address, now):
+    blocked_until, rationed_until = throttle.failed(access, limits, username, address, now)
+    if blocked_until is not None:
+        message = "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)"
+        until = throttle.local_time(blocked_until)
+        current_app.logger.warning(
+            message, limits.max_failures, _who(username), limits.window_seconds, until, limits.block_seconds
+        )
+    if rationed_until is not None:
+        message = (
+            "%d failed attempts from %s within %d s, whatever the usernames: its password checks are refused"
+            " unchecked until %s"
+        )
+        window, until = limits.address_window_seconds, throttle.local_time(rationed_until)
+        current_app.logger.warning(message, limits.address_max_failures, address, window, until)
 
 
 def _who(username):

@@ -132,3 +132,17 @@ def clock(monkeypatch):
     clock = Clock(time.time())
     monkeypatch.setattr(time, "time", clock)
     return clock
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Each time a password was really checked (the slow hash run)."""
+    calls = []
+    digest_matches = credentials.digest_matches
+
+    def counted(*args):
+        calls.append(args)
+        return digest_matches(*args)
+
+    monkeypatch.setattr(credentials, "digest_matches", counted)
+    return calls

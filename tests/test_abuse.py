@@ -12,7 +12,6 @@ from contextlib import closing
 import pytest
 from werkzeug.security import generate_password_hash
 
-from forwarding import credentials
 from tests.helpers import (
     ITEMS,
     LINK_ITEMS,
@@ -37,20 +36,6 @@ def shown_time(text):
 
 def assert_wrong_login(response):
     assert_error(response, 400, "Wrong login or password")
-
-
-@pytest.fixture
-def checks(monkeypatch):
-    """Each time a password was really checked (the slow hash run)."""
-    calls = []
-    digest_matches = credentials.digest_matches
-
-    def counted(*args):
-        calls.append(args)
-        return digest_matches(*args)
-
-    monkeypatch.setattr(credentials, "digest_matches", counted)
-    return calls
 
 
 @pytest.fixture

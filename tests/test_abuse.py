@@ -252,6 +252,20 @@ def test_rationing_is_for_one_address(rationed_app, repo, checks):
     assert [(address, failures) for address, failures, _ in address_counts(repo)] == [("10.0.0.2", 1), ("127.0.0.1", 5)]
 
 
+def test_an_ipv6_client_is_rationed_by_its_64(rationed_app, repo, checks, caplog, clock):
+    client = rationed_app.test_client()
+    for number in range(5):  # each attempt from another address of one /64
+        fail_with_fresh_usernames(client, 1, address=f"2001:db8:1:2::{number + 1}", first=number)
+    assert address_counts(repo) == [("2001:db8:1:2::/64", 5, clock.now)]
+    assert (
+        f"5 failed attempts from 2001:db8:1:2::/64 within 60 s, whatever the usernames: its password checks are"
+        f" refused unchecked until {local(clock.now + 60)}"
+    ) in caplog.text
+    assert_wrong_login(log_in(client, environ_overrides={"REMOTE_ADDR": "2001:db8:1:2:ffff:ffff:ffff:ffff"}))
+    assert log_in(client, environ_overrides={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
+    assert len(checks) == 6
+
+
 def test_tokens_and_basic_verified_lately_keep_working_from_a_rationed_address(rationed_app, auth, checks):
     client = rationed_app.test_client()
     known = basic("admin", "123456")

@@ -33,11 +33,15 @@ auth = MultiAuth(token_auth, basic_auth)
 
 
 class _RecentlyVerified:
-    """Basic credentials that passed the slow hash lately, so the next requests skip it.
+    """Basic credentials that passed the slow hash lately, so the next requests skip it, on every
+    worker: each process remembers its own, and the database's table those of every worker.
 
-    Entries are keyed by an HMAC of the credentials under a key made at process start, so
-    nothing here can be turned back into a password; the stored hash is part of the key, so a
-    password change takes effect at once.
+    Entries are keyed by an HMAC of the credentials under a key made when this module is imported
+    and kept in memory only, so nothing here or in the table can be turned back into a password,
+    nor used to test a guess quickly. uWSGI's master imports this module before it forks the
+    workers (wsgi.ini, forwarding/startcheck.py), so every worker has the same key; a process
+    that is not forked from it (the tests, `flask run`) has a key of its own. The stored hash is
+    part of the message, so a password change takes effect at once.
     """
 
     MAX_ENTRIES = 1024
@@ -51,14 +55,35 @@ class _RecentlyVerified:
         message = json.dumps([username, password, password_hash]).encode("ascii")
         return hmac.digest(self._key, message, "sha256")
 
-    def __contains__(self, credentials_and_hash):
-        until = self._until.get(self._id(*credentials_and_hash))
-        return until is not None and until > time.monotonic()
+    def holds(self, access, credentials_and_hash):
+        digest = self._id(*credentials_and_hash)
+        until = self._until.get(digest)
+        if until is not None and until > time.monotonic():
+            return True
+        # Verified by another worker, maybe.
+        now = time.time()
+        shared_until = access.verified_until(digest, now)
+        if shared_until is None:
+            return False
+        self._remember(digest, shared_until - now)
+        return True
 
-    def add(self, credentials_and_hash, seconds):
+    def add(self, access, credentials_and_hash, seconds):
+        if seconds <= 0:
+            return
+        digest = self._id(*credentials_and_hash)
+        self._remember(digest, seconds)
+        now = time.time()
+        access.add_verified(digest, now + seconds, now)
+
+    def _remember(self, digest, seconds):
         if len(self._until) >= self.MAX_ENTRIES:
             self._until.clear()
-        self._until[self._id(*credentials_and_hash)] = time.monotonic() + seconds
+        self._until[digest] = time.monotonic() + seconds
+
+    def clear(self):
+        """Forget what this process remembers (the table stays)."""
+        self._until.clear()
 
 
 _recently_verified = _RecentlyVerified()
@@ -71,22 +96,18 @@ def _account_matches(account, username, md5_digest):
     return name_ok and password_ok
 
 
-def _check_basic(account, credentials_and_hash):
-    username, password, _ = credentials_and_hash
-    if not _account_matches(account, username, credentials.md5_hex(password)):
-        return False
-    _recently_verified.add(credentials_and_hash, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
-    return True
-
-
 @basic_auth.verify_password
 def verify_password(username, password):
     if not username:
         return None
-    account = get_access().account()
+    access = get_access()
+    account = access.account()
     key = (username, password, account.password_hash)
-    if not _checked(username, lambda: _check_basic(account, key), verified=key in _recently_verified):
+    verified = _recently_verified.holds(access, key)
+    if not _checked(username, lambda: _account_matches(account, username, credentials.md5_hex(password)), verified):
         return None
+    if not verified:  # remembered once the slot of the check is free again
+        _recently_verified.add(access, key, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
     return account.username
 
 

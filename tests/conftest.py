@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
+from forwarding import auth as authentication
 from forwarding import cli, credentials
 from forwarding.db import get_storage
 from forwarding.factory import create_app
@@ -146,3 +147,9 @@ def checks(monkeypatch):
 
     monkeypatch.setattr(credentials, "digest_matches", counted)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def _verified_credentials_forgotten():
+    """Each test starts with no Basic credential remembered by this process, as a fresh worker would."""
+    authentication._recently_verified.clear()

@@ -38,6 +38,23 @@ class Access:
         with self.database.transaction() as db:
             return db.execute("DELETE FROM tokens").rowcount
 
+    # -- Basic credentials verified lately (auth.py) ---------------------------------------------
+
+    def add_verified(self, digest, expires_at, now):
+        """Record credentials verified until `expires_at`, and drop those that expired by `now`."""
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM verified_credentials WHERE expires_at <= ?", (now,))
+            db.execute(
+                "INSERT OR REPLACE INTO verified_credentials (digest, expires_at) VALUES (?, ?)", (digest, expires_at)
+            )
+
+    def verified_until(self, digest, now):
+        """Until when the credentials of `digest` stay verified, if they still are at `now`; else None."""
+        row = self._read(
+            "SELECT expires_at FROM verified_credentials WHERE digest = ? AND expires_at > ?", (digest, now)
+        ).fetchone()
+        return None if row is None else row[0]
+
     # -- failed logins (throttle.py) ------------------------------------------------------------
 
     def blocked_until(self, key):
@@ -153,8 +170,9 @@ class Access:
 
     def set_account(self, username, password_hash, is_default=False):
         """Set the account, and revoke every token with it: one issued under the old password
-        must not outlive it. How many tokens that revoked."""
+        must not outlive it; the Basic credentials verified lately go too. How many tokens that revoked."""
         with self.database.transaction() as db:
+            db.execute("DELETE FROM verified_credentials")
             db.execute(
                 "INSERT OR REPLACE INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, ?)",
                 (username, password_hash, int(is_default)),

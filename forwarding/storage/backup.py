@@ -19,6 +19,7 @@ import tempfile
 from contextlib import closing, suppress
 from typing import NamedTuple
 
+from . import checkslots
 from .database import WRITE_LOCK_SUFFIX, Database, ForeignDatabase, NewerSchema
 
 TAKEN_AT = "backup_taken_at"  # the settings row that says when a backup was taken (UTC)
@@ -94,6 +95,9 @@ def check_not_the_database(path, database):
     for suffix in BESIDE:
         if real == ours + suffix:
             raise BadPath(f"{path} is the {suffix} file of the service's database")
+    slot = real.removeprefix(ours + checkslots.SUFFIX)
+    if slot != real and slot.isascii() and slot.isdigit():
+        raise BadPath(f"{path} is the {checkslots.SUFFIX}{slot} file of the service's database")
 
 
 def backup(connection, path, replace=True):

@@ -145,29 +145,36 @@ def _checked(username, check, verified=False):
     access, now = get_access(), time.time()
     address = clientaddress.client_network(request.remote_addr)  # an IPv6 client by its /64
     limits = throttle.Limits.of(current_app.config)
-    decision = throttle.decide(access, limits, username, address, now, verified)
+    own_username = username == access.account().username
+    decision = throttle.decide(access, limits, username, address, now, verified, own_username)
     if decision.refused:
-        why = "throttled" if decision.refused == throttle.THROTTLED else "its address is rationed"
-        until = throttle.local_time(decision.until)
-        message = "attempt for %s refused unchecked: %s until %s (%d s more)"
-        current_app.logger.info(message, _who(username), why, until, decision.until - now)
+        _log_refused(username, decision.refused, decision.until, now)
         return False
     if not verified:
         with get_check_slots().one() as free:
-            passed = free and check()
-        if not free:
-            message = "attempt for %s refused unchecked: all %d password check slots in use"
-            current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
-            return False
+            if not free:
+                message = "attempt for %s refused unchecked: all %d password check slots in use"
+                current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
+                return False
+            if decision.blocked_check and not throttle.take_blocked_check(access, username, address, now):
+                _log_refused(username, throttle.THROTTLED, decision.until, now)  # another took the last
+                return False
+            passed = check()
         if not passed:
-            _failed(access, limits, username, address, now)
+            _failed(access, limits, username, address, now, decision)
             return False
     throttle.succeeded(access, username, address, decision)
     return True
 
 
-def _failed(access, limits, username, address, now):
-    blocked_until, rationed_until = throttle.failed(access, limits, username, address, now)
+def _log_refused(username, refused, until, now):
+    why = "throttled" if refused == throttle.THROTTLED else "its address is rationed"
+    message = "attempt for %s refused unchecked: %s until %s (%d s more)"
+    current_app.logger.info(message, _who(username), why, throttle.local_time(until), until - now)
+
+
+def _failed(access, limits, username, address, now, decision):
+    blocked_until, rationed_until = throttle.failed(access, limits, username, address, now, decision)
     if blocked_until is not None:
         message = "%d failed attempts for %s within %d s: its attempts are refused unchecked until %s (%d s)"
         until = throttle.local_time(blocked_until)

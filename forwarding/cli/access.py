@@ -80,9 +80,10 @@ def blocks():
 
     After FORWARDING_LOGIN_MAX_FAILURES failed logins (or HTTP Basic checks) for one username
     from one address, that username's attempts from that address are refused, even with the
-    right password, until the time shown. After FORWARDING_LOGIN_ADDRESS_MAX_FAILURES from one
-    address, whatever the usernames, every password check from it is. `forwarding unblock`
-    lifts them.
+    right password, until the time shown, but for 3 an hour, which are checked. After
+    FORWARDING_LOGIN_ADDRESS_MAX_FAILURES from one address, whatever the usernames, every
+    password check from it is, but for the account's own username. An IPv6 address counts by
+    its /64. `forwarding unblock` lifts them.
     """
     now, access = time.time(), get_access()
     rows = [

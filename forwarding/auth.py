@@ -1,5 +1,6 @@
 """Who may call the API: a token from the login, or HTTP Basic on every call."""
 
+import contextlib
 import hmac
 import json
 import os
@@ -139,30 +140,30 @@ def log_in(username, md5_digest):
 
 
 def _checked(username, check, verified=False):
-    """`check()`, the password check, unless throttle.py refuses it for `username` from the
-    caller's address, or the service's password checks are all in progress (checkslots.py): then
+    """`check()`, the password check, unless the service's password checks are all in progress
+    (checkslots.py), or throttle.py refuses it for `username` from the caller's address: then
     False without calling it. A failure counts; a success clears."""
-    access, now = get_access(), time.time()
-    address = clientaddress.client_network(request.remote_addr)  # an IPv6 client by its /64
-    limits = throttle.Limits.of(current_app.config)
-    own_username = username == access.account().username
-    decision = throttle.decide(access, limits, username, address, now, verified, own_username)
-    if decision.refused:
-        _log_refused(username, decision.refused, decision.until, now)
-        return False
-    if not verified:
-        with get_check_slots().one() as free:
-            if not free:
-                message = "attempt for %s refused unchecked: all %d password check slots in use"
-                current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
-                return False
-            if decision.blocked_check and not throttle.take_blocked_check(access, username, address, now):
-                _log_refused(username, throttle.THROTTLED, decision.until, now)  # another took the last
-                return False
-            passed = check()
-        if not passed:
-            _failed(access, limits, username, address, now, decision)
+    # A slot first: under a flood most attempts find none, and are refused before any query.
+    with contextlib.nullcontext(True) if verified else get_check_slots().one() as free:
+        if not free:
+            message = "attempt for %s refused unchecked: all %d password check slots in use"
+            current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
             return False
+        access, now = get_access(), time.time()
+        address = clientaddress.client_network(request.remote_addr)  # an IPv6 client by its /64
+        limits = throttle.Limits.of(current_app.config)
+        own_username = username == access.account().username
+        decision = throttle.decide(access, limits, username, address, now, verified, own_username)
+        if decision.refused:
+            _log_refused(username, decision.refused, decision.until, now)
+            return False
+        if decision.blocked_check and not verified and not throttle.take_blocked_check(access, username, address, now):
+            _log_refused(username, throttle.THROTTLED, decision.until, now)  # another took the hour's last
+            return False
+        passed = verified or check()
+    if not passed:
+        _failed(access, limits, username, address, now, decision)
+        return False
     throttle.succeeded(access, username, address, decision)
     return True
 

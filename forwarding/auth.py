@@ -56,23 +56,30 @@ class _RecentlyVerified:
         message = json.dumps([username, password, password_hash]).encode("ascii")
         return hmac.digest(self._key, message, "sha256")
 
-    def holds(self, access, credentials_and_hash):
+    def holds(self, access, credentials_and_hash, seconds):
+        """Were these credentials verified lately? Used in the second half of their `seconds`, they
+        are remembered `seconds` more: a client in use never waits for a free password check
+        slot again, nor is refused for want of one (checkslots.py)."""
         digest = self._id(*credentials_and_hash)
-        until = self._until.get(digest)
-        if until is not None and until > time.monotonic():
-            return True
-        # Verified by another worker, maybe.
-        now = time.time()
-        shared_until = access.verified_until(digest, now)
-        if shared_until is None:
-            return False
-        self._remember(digest, shared_until - now)
+        left = self._until.get(digest, 0) - time.monotonic()
+        if left <= 0:
+            # Verified by another worker, maybe.
+            now = time.time()
+            shared_until = access.verified_until(digest, now)
+            if shared_until is None:
+                return False
+            left = shared_until - now
+            self._remember(digest, left)
+        if left < seconds / 2:
+            self._add(access, digest, seconds)
         return True
 
     def add(self, access, credentials_and_hash, seconds):
+        self._add(access, self._id(*credentials_and_hash), seconds)
+
+    def _add(self, access, digest, seconds):
         if seconds <= 0:
             return
-        digest = self._id(*credentials_and_hash)
         self._remember(digest, seconds)
         now = time.time()
         access.add_verified(digest, now + seconds, now)
@@ -104,11 +111,12 @@ def verify_password(username, password):
     access = get_access()
     account = access.account()
     key = (username, password, account.password_hash)
-    verified = _recently_verified.holds(access, key)
+    seconds = current_app.config["BASIC_AUTH_CACHE_SECONDS"]
+    verified = _recently_verified.holds(access, key, seconds)
     if not _checked(username, lambda: _account_matches(account, username, credentials.md5_hex(password)), verified):
         return None
     if not verified:  # remembered once the slot of the check is free again
-        _recently_verified.add(access, key, current_app.config["BASIC_AUTH_CACHE_SECONDS"])
+        _recently_verified.add(access, key, seconds)
     return account.username
 
 

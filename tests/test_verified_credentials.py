@@ -113,3 +113,20 @@ def test_a_forked_worker_shares_the_key(client, make_app, db_path, checks):
                 os._exit(2)
         _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_used_in_the_second_half_of_its_minute_it_is_remembered_a_minute_more(
+    client, make_app, db_path, repo, checks, clock
+):
+    start = clock.now
+    assert client.get(ITEMS, headers=KNOWN).status_code == 200
+    clock.advance(20)
+    assert another_worker(make_app).get(ITEMS, headers=KNOWN).status_code == 200
+    assert [expires_at for _, expires_at in rows(repo)] == [start + 60]  # the first half: as it was
+    clock.advance(15)
+    assert another_worker(make_app).get(ITEMS, headers=KNOWN).status_code == 200
+    assert [expires_at for _, expires_at in rows(repo)] == [start + 95]
+    clock.advance(50)  # past the first minute, within the second
+    with held(db_path + "-hash-0"):
+        assert another_worker(make_app).get(ITEMS, headers=KNOWN).status_code == 200
+    assert len(checks) == 1

@@ -227,6 +227,7 @@ def test_config(runner, app, db_path):
             "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
             "FORWARDING_LOGIN_ADDRESS_MAX_FAILURES=30\n"
             "FORWARDING_LOGIN_ADDRESS_WINDOW_SECONDS=300\n"
+            "FORWARDING_PASSWORD_CHECKS=1\n"
             "FORWARDING_DEVICE_SERIAL=\n"  # empty: the database's own serial is answered
             "FORWARDING_DEVICE_MODEL=forwarding\n"
             "FORWARDING_FIRMWARE_VERSION=1.0.0\n"

@@ -10,7 +10,9 @@ from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 
 from . import clientaddress, credentials, messages, throttle
-from .db import get_access, get_check_slots
+from .db import get_access
+from .slots import Slots
+from .storage.database import PASSWORD_CHECK_SLOTS_SUFFIX
 
 
 class _AnyCaseScheme:
@@ -59,7 +61,7 @@ class _RecentlyVerified:
     def holds(self, access, credentials_and_hash, seconds):
         """Were these credentials verified lately? Used in the second half of their `seconds`, they
         are remembered `seconds` more: a client in use never waits for a free password check
-        slot again, nor is refused for want of one (checkslots.py)."""
+        slot again, nor is refused for want of one (_password_check_slot)."""
         digest = self._id(*credentials_and_hash)
         left = self._until.get(digest, 0) - time.monotonic()
         if left <= 0:
@@ -149,10 +151,10 @@ def log_in(username, md5_digest):
 
 def _checked(username, check, verified=False):
     """`check()`, the password check, unless the service's password checks are all in progress
-    (checkslots.py), or throttle.py refuses it for `username` from the caller's address: then
+    (_password_check_slot), or throttle.py refuses it for `username` from the caller's address: then
     False without calling it. A failure counts; a success clears."""
     # A slot first: under a flood most attempts find none, and are refused before any query.
-    with contextlib.nullcontext(True) if verified else get_check_slots().one() as free:
+    with contextlib.nullcontext(True) if verified else _password_check_slot() as free:
         if not free:
             message = "attempt for %s refused unchecked: all %d password check slots in use"
             current_app.logger.info(message, _who(username), current_app.config["PASSWORD_CHECKS"])
@@ -174,6 +176,19 @@ def _checked(username, check, verified=False):
         return False
     throttle.succeeded(access, username, address, decision)
     return True
+
+
+def _password_check_slot():
+    """One of the PASSWORD_CHECKS slot files beside the database (slots.py), tried without waiting:
+    a worker that waited for one would be a worker a flood holds. Yields whether it was free."""
+    slots = current_app.extensions.get("forwarding.password_check_slots")
+    if slots is None:
+        config = current_app.config
+        path = config["DATABASE"]
+        slots = current_app.extensions["forwarding.password_check_slots"] = Slots(
+            path + PASSWORD_CHECK_SLOTS_SUFFIX, config["PASSWORD_CHECKS"], owner_of=path
+        )
+    return slots.try_take()
 
 
 def _log_refused(username, refused, until, now):

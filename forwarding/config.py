@@ -65,7 +65,7 @@ INTEGERS = {
     "HISTORY_MAX_BYTES": ("bytes", 65536, INT64_MAX),  # room for the largest record, always kept
     "MAX_RULES": ("rules", 1, INT64_MAX),
     "WRITES_IN_PROGRESS": ("requests", 1, 64),  # a slot file each (slots.py)
-    "PASSWORD_CHECKS": ("password checks", 1, 64),  # a file and a descriptor each, in each thread
+    "PASSWORD_CHECKS": ("password checks", 1, 64),  # a slot file each (slots.py)
 }
 CHOICES = {"LOG_FORMAT": ("text", "json")}
 NOT_EMPTY = {"DATABASE"}

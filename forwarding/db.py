@@ -10,7 +10,6 @@ import threading
 from flask import current_app
 
 from .storage import Storage
-from .storage.checkslots import CheckSlots
 
 
 def _connections():
@@ -30,16 +29,6 @@ def get_storage():
             config["MAX_RULES"],
         )
     return storage
-
-
-def get_check_slots():
-    """The slots of the password checks in progress (storage/checkslots.py), opened for this thread."""
-    connections = _connections()
-    slots = getattr(connections, "check_slots", None)
-    if slots is None:
-        config = current_app.config
-        slots = connections.check_slots = CheckSlots(config["DATABASE"], config["PASSWORD_CHECKS"])
-    return slots
 
 
 def get_rules():

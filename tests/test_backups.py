@@ -168,9 +168,9 @@ BAD_TARGETS = {
         "{tmp}/forwarding.db-writer is the -writer file of the service's database",
     ),
     "a password check slot": (
-        "forwarding.db-hash-1",
+        "forwarding.db-hash.1",
         None,
-        "{tmp}/forwarding.db-hash-1 is the -hash-1 file of the service's database",
+        "{tmp}/forwarding.db-hash.1 is the -hash.1 file of the service's database",
     ),
 }
 
@@ -281,7 +281,7 @@ def test_restore_while_the_service_runs(app, client, auth, runner, db_path, back
     assert (digest(backup_file), backup_file.stat().st_mtime_ns) == (saved, mtime)
     assert beside(db_path) == [
         "forwarding.db",
-        "forwarding.db-hash-0",
+        "forwarding.db-hash.0",
         "forwarding.db-writer",
         "forwarding.db-writes.0",  # the slot of the writes in progress (slots.py)
         "forwarding.db.before-restore-20261203T093000Z",

@@ -1,4 +1,4 @@
-"""Password checks capped for the whole service (forwarding/storage/checkslots.py): while every slot
+"""Password checks capped for the whole service (forwarding/auth.py, slots.py): while every slot
 file is held, by any process, a password is not checked, and the answer is a wrong password's."""
 
 import fcntl
@@ -6,11 +6,10 @@ import os
 import stat
 import subprocess
 import sys
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
 import pytest
 
-from forwarding.storage.checkslots import CheckSlots
 from tests.helpers import ITEMS, assert_error, basic, log_in
 
 # What a client sees of a wrong password, and so of an attempt refused unchecked.
@@ -43,7 +42,7 @@ def failures(repo):
 
 def test_one_password_check_at_a_time_by_default(app, client, db_path, auth, repo, checks, caplog):
     assert app.config["PASSWORD_CHECKS"] == 1
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         assert seen(client.get(ITEMS, headers=basic("admin", "123456"))) == WRONG_BASIC
         assert seen(log_in(client)) == WRONG_LOGIN
         assert seen(client.get(ITEMS, headers=basic("fresh", "wrong"))) == WRONG_BASIC
@@ -69,17 +68,17 @@ def test_one_password_check_at_a_time_by_default(app, client, db_path, auth, rep
 
 def test_the_bound_comes_from_the_config(make_app, db_path, checks):
     client = make_app(PASSWORD_CHECKS=2).test_client()
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         assert log_in(client).status_code == 200
-        with held(db_path + "-hash-1"):
+        with held(db_path + "-hash.1"):
             assert seen(log_in(client)) == WRONG_LOGIN
     assert len(checks) == 1
 
 
 HOLD_UNTIL_KILLED = """
 import sys, time
-from forwarding.storage.checkslots import CheckSlots
-with CheckSlots(sys.argv[1], 1).one() as free:
+from forwarding.slots import Slots
+with Slots(sys.argv[1] + "-hash", 1, owner_of=sys.argv[1]).try_take() as free:
     print("held" if free else "not free", flush=True)
     time.sleep(60)
 """
@@ -98,30 +97,23 @@ def test_the_slot_of_a_process_that_dies_is_freed(client, db_path, checks):
     assert len(checks) == 1
 
 
-def test_a_thread_s_slots_exclude_another_thread_s_in_one_process(db_path):
-    with closing(CheckSlots(db_path, 1)) as mine, closing(CheckSlots(db_path, 1)) as other:
-        with mine.one() as free:
-            assert free
-            with other.one() as other_free:
-                assert not other_free
-        with other.one() as other_free:
-            assert other_free
-
-
-def test_slot_files_take_the_database_s_mode(db_path):
+def test_slot_files_take_the_database_s_mode(make_app, db_path):
     os.chmod(db_path, 0o640)
-    CheckSlots(db_path, 2).close()
-    assert [stat.S_IMODE(os.stat(f"{db_path}-hash-{number}").st_mode) for number in range(2)] == [0o640, 0o640]
-    assert not os.path.exists(db_path + "-hash-2")
+    client = make_app(PASSWORD_CHECKS=2).test_client()
+    assert log_in(client).status_code == 200
+    assert stat.S_IMODE(os.stat(db_path + "-hash.0").st_mode) == 0o640
+    assert not os.path.exists(db_path + "-hash.1")  # made when first tried
+    with held(db_path + "-hash.0"):
+        assert log_in(client).status_code == 200
+    assert stat.S_IMODE(os.stat(db_path + "-hash.1").st_mode) == 0o640
 
 
 @pytest.mark.parametrize("link", [os.symlink, os.link])
-def test_a_slot_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_path, db_path, client, link):
+def test_a_slot_file_that_is_a_link_is_refused_and_its_target_left_alone(tmp_path, db_path, client, checks, link):
     target = tmp_path / "precious"
     target.write_text("secret\n")
     target.chmod(0o600)
-    link(target, db_path + "-hash-0")
-    with pytest.raises(OSError, match="Too many levels of symbolic links|not a regular file of its own"):
-        CheckSlots(db_path, 1)
+    link(target, db_path + "-hash.0")
     assert_error(log_in(client), 500, "Internal server error")
+    assert checks == []
     assert (target.read_text(), stat.S_IMODE(target.stat().st_mode)) == ("secret\n", 0o600)

@@ -34,7 +34,7 @@ def test_verified_on_one_worker_passes_on_another_unchecked(client, make_app, db
     [(digest, expires_at)] = rows(repo)
     assert (len(digest), expires_at) == (32, clock.now + 60)
     other = another_worker(make_app)
-    with held(db_path + "-hash-0"):  # a password check now would be refused
+    with held(db_path + "-hash.0"):  # a password check now would be refused
         assert other.get(ITEMS, headers=KNOWN).status_code == 200
     assert len(checks) == 1
     assert rows(repo) == [(digest, expires_at)]
@@ -55,7 +55,7 @@ def test_it_expires_and_expired_rows_go_with_the_next_write(client, make_app, db
     [(first, _)] = rows(repo)
     clock.advance(60)
     other = another_worker(make_app)
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         assert_error(other.get(ITEMS, headers=KNOWN), 401, "Log In")  # no longer verified: refused unchecked
     assert len(checks) == 1
     assert other.get(ITEMS, headers=basic("admin", "654321x")).status_code == 401
@@ -87,7 +87,7 @@ def test_a_process_with_a_key_of_its_own_does_not_see_it(client, make_app, db_pa
     assert client.get(ITEMS, headers=KNOWN).status_code == 200
     monkeypatch.setattr(auth, "_recently_verified", auth._RecentlyVerified())  # not forked from the same master
     other = make_app().test_client()
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         assert_error(other.get(ITEMS, headers=KNOWN), 401, "Log In")
     assert len(checks) == 1
 
@@ -103,7 +103,7 @@ def test_no_cache_records_nothing(make_app, repo, checks):
 def test_a_forked_worker_shares_the_key(client, make_app, db_path, checks):
     # As uWSGI's workers are forked from the master that imported forwarding.auth.
     assert client.get(ITEMS, headers=KNOWN).status_code == 200
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         child = os.fork()
         if child == 0:  # pragma: no cover - the child reports by its exit status alone
             try:
@@ -127,6 +127,6 @@ def test_used_in_the_second_half_of_its_minute_it_is_remembered_a_minute_more(
     assert another_worker(make_app).get(ITEMS, headers=KNOWN).status_code == 200
     assert [expires_at for _, expires_at in rows(repo)] == [start + 95]
     clock.advance(50)  # past the first minute, within the second
-    with held(db_path + "-hash-0"):
+    with held(db_path + "-hash.0"):
         assert another_worker(make_app).get(ITEMS, headers=KNOWN).status_code == 200
     assert len(checks) == 1

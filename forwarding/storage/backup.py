@@ -19,8 +19,7 @@ import tempfile
 from contextlib import closing, suppress
 from typing import NamedTuple
 
-from . import checkslots
-from .database import WRITE_LOCK_SUFFIX, Database, ForeignDatabase, NewerSchema
+from .database import PASSWORD_CHECK_SLOTS_SUFFIX, WRITE_LOCK_SUFFIX, Database, ForeignDatabase, NewerSchema
 
 TAKEN_AT = "backup_taken_at"  # the settings row that says when a backup was taken (UTC)
 RESTORED_AT = "restored_at"  # and when the database was last restored from one
@@ -95,9 +94,9 @@ def check_not_the_database(path, database):
     for suffix in BESIDE:
         if real == ours + suffix:
             raise BadPath(f"{path} is the {suffix} file of the service's database")
-    slot = real.removeprefix(ours + checkslots.SUFFIX)
+    slot = real.removeprefix(ours + PASSWORD_CHECK_SLOTS_SUFFIX + ".")
     if slot != real and slot.isascii() and slot.isdigit():
-        raise BadPath(f"{path} is the {checkslots.SUFFIX}{slot} file of the service's database")
+        raise BadPath(f"{path} is the {PASSWORD_CHECK_SLOTS_SUFFIX}.{slot} file of the service's database")
 
 
 def backup(connection, path, replace=True):

@@ -16,6 +16,8 @@ from .writelock import WriteLock
 DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
+# The slot files of the password checks in progress beside the database, -hash.0, -hash.1, ... (auth.py)
+PASSWORD_CHECK_SLOTS_SUFFIX = "-hash"
 
 FIRST_TABLES = (
     """CREATE TABLE IF NOT EXISTS rules (

@@ -28,6 +28,10 @@ DEFAULTS = {
     # ends: each costs a slow hash, and fresh usernames would never meet the block above.
     "LOGIN_ADDRESS_MAX_FAILURES": 30,
     "LOGIN_ADDRESS_WINDOW_SECONDS": 300,
+    # Password checks (each a slow hash) in progress at once in the whole service, whatever the
+    # workers: an attempt over it is refused unchecked. One keeps one of the 2 cores and 3 of
+    # the 4 workers free for everything else however many addresses a flood comes from (README).
+    "PASSWORD_CHECKS": 1,
     # Empty: a serial is made on first start and kept in the database.
     "DEVICE_SERIAL": "",
     "DEVICE_MODEL": "forwarding",
@@ -61,6 +65,7 @@ INTEGERS = {
     "HISTORY_MAX_BYTES": ("bytes", 65536, INT64_MAX),  # room for the largest record, always kept
     "MAX_RULES": ("rules", 1, INT64_MAX),
     "WRITES_IN_PROGRESS": ("requests", 1, 64),  # a slot file each (slots.py)
+    "PASSWORD_CHECKS": ("password checks", 1, 64),  # a slot file each (slots.py)
 }
 CHOICES = {"LOG_FORMAT": ("text", "json")}
 NOT_EMPTY = {"DATABASE"}

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 from werkzeug.security import generate_password_hash
 
+from forwarding import auth as authentication
 from forwarding import cli, credentials
 from forwarding.db import get_storage
 from forwarding.factory import create_app
@@ -132,3 +133,23 @@ def clock(monkeypatch):
     clock = Clock(time.time())
     monkeypatch.setattr(time, "time", clock)
     return clock
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Each time a password was really checked (the slow hash run)."""
+    calls = []
+    digest_matches = credentials.digest_matches
+
+    def counted(*args):
+        calls.append(args)
+        return digest_matches(*args)
+
+    monkeypatch.setattr(credentials, "digest_matches", counted)
+    return calls
+
+
+@pytest.fixture(autouse=True)
+def _verified_credentials_forgotten():
+    """Each test starts with no Basic credential remembered by this process, as a fresh worker would."""
+    authentication._recently_verified.clear()

@@ -138,6 +138,8 @@ def test_a_bad_integer_in_the_environment_is_a_clear_error(value):
         ("LOGIN_WINDOW_SECONDS", "0", "it must be a whole number of seconds, at least 1"),
         ("LOGIN_BLOCK_SECONDS", "31622401", "it must be a whole number of seconds from 1 to 31622400"),
         ("LOGIN_ADDRESS_WINDOW_SECONDS", "31622401", "it must be a whole number of seconds from 1 to 31622400"),
+        ("PASSWORD_CHECKS", "0", "it must be a whole number of password checks from 1 to 64"),
+        ("PASSWORD_CHECKS", "65", "it must be a whole number of password checks from 1 to 64"),
         ("LOG_FORMAT", "xml", "it must be text or json"),
     ],
 )

@@ -32,14 +32,14 @@ def digest(path):
 def test_a_new_database_is_this_services(make_app, tmp_path):
     path = tmp_path / "new.db"
     make_app(DATABASE=str(path))
-    assert header(path) == (0x46574431, 4, (2, 2))  # WAL
+    assert header(path) == (0x46574431, 5, (2, 2))  # WAL
 
 
 def test_a_new_empty_file_is_a_new_database(make_app, tmp_path):
     path = tmp_path / "empty.db"
     path.touch()
     make_app(DATABASE=str(path))
-    assert header(path) == (0x46574431, 4, (2, 2))
+    assert header(path) == (0x46574431, 5, (2, 2))
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
@@ -48,7 +48,7 @@ def test_an_older_database_is_known_by_its_tables_and_gains_the_id(make_app, tmp
     shutil.copyfile(fixture, path)
     assert header(path)[0] == 0
     make_app(DATABASE=str(path))
-    assert header(path) == (0x46574431, 4, (2, 2))
+    assert header(path) == (0x46574431, 5, (2, 2))
     with closing(Storage(str(path))) as storage:
         assert [(number, entities) for _, number, entities in storage.rules.each_rule()] == [
             (101, ["sip:101@sip.example.com", "vizit:101"]),
@@ -64,7 +64,7 @@ def test_an_older_database_that_litestream_replicated_is_still_known(make_app, t
         db.execute("CREATE TABLE _litestream_lock (id INTEGER)")
         db.commit()
     make_app(DATABASE=str(path))
-    assert header(path)[:2] == (0x46574431, 4)
+    assert header(path)[:2] == (0x46574431, 5)
 
 
 def foreign(path, application_id=0, tables=("items", "users")):

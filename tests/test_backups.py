@@ -102,9 +102,9 @@ def test_backup(client, auth, runner, db_path, tmp_path, utc):
     outcome = runner.invoke(args=["backup", str(target)])
     assert (outcome.exit_code, outcome.stdout) == (
         0,
-        f"Backed up {db_path} to {target}: 57,344 bytes, 3 rules, 3 history records, taken 2026-12-03T08:00:00Z.\n",
+        f"Backed up {db_path} to {target}: 61,440 bytes, 3 rules, 3 history records, taken 2026-12-03T08:00:00Z.\n",
     )
-    assert target.stat().st_size == 57344
+    assert target.stat().st_size == 61440
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert beside(target) == ["forwarding-backup.db"]  # no temporary file, no journal, no log
     assert journal_bytes(target) == (1, 1)  # one self-contained file
@@ -140,7 +140,7 @@ def test_a_relative_path_is_taken_from_the_working_directory(runner, db_path, tm
     outcome = runner.invoke(args=["backup", "here.db"])
     assert (outcome.exit_code, outcome.stdout) == (
         0,
-        f"Backed up {db_path} to {tmp_path}/here.db: 57,344 bytes, 0 rules, 0 history records,"
+        f"Backed up {db_path} to {tmp_path}/here.db: 61,440 bytes, 0 rules, 0 history records,"
         " taken 2026-12-03T08:00:00Z.\n",
     )
 
@@ -177,6 +177,11 @@ BAD_TARGETS = {
         "forwarding.db-writer",
         None,
         "{tmp}/forwarding.db-writer is the -writer file of the service's database",
+    ),
+    "a password check slot": (
+        "forwarding.db-hash.1",
+        None,
+        "{tmp}/forwarding.db-hash.1 is the -hash.1 file of the service's database",
     ),
 }
 
@@ -255,7 +260,7 @@ def test_restore_while_the_service_runs(app, client, auth, runner, db_path, back
     outcome = runner.invoke(args=["restore", str(backup_file)])
     assert (outcome.exit_code, outcome.stdout) == (
         0,
-        f"Kept the database it replaces as {db_path}.before-restore-20261203T093000Z (57,344 bytes).\n"
+        f"Kept the database it replaces as {db_path}.before-restore-20261203T093000Z (61,440 bytes).\n"
         f"Restored {backup_file}, taken 2026-12-03T08:00:00Z, into {db_path}: 2 rules, 2 history records.\n"
         "Revoked 2 tokens: every client must log in again; the backup's password is now in force.\n",
     )
@@ -295,6 +300,7 @@ def test_restore_while_the_service_runs(app, client, auth, runner, db_path, back
     assert (digest(backup_file), backup_file.stat().st_mtime_ns) == (saved, mtime)
     assert beside(db_path) == [
         "forwarding.db",
+        "forwarding.db-hash.0",
         "forwarding.db-writer",
         "forwarding.db-writes.0",  # the slot of the writes in progress (slots.py)
         "forwarding.db.before-restore-20261203T093000Z",
@@ -312,7 +318,7 @@ def test_two_restores_in_one_second_keep_both_databases(runner, db_path, backup_
     assert runner.invoke(args=["restore", str(backup_file)]).exit_code == 0
     outcome = runner.invoke(args=["restore", str(backup_file)])
     assert outcome.stdout.splitlines()[0] == (
-        f"Kept the database it replaces as {db_path}.before-restore-20261203T093000Z-2 (57,344 bytes)."
+        f"Kept the database it replaces as {db_path}.before-restore-20261203T093000Z-2 (61,440 bytes)."
     )
 
 
@@ -338,7 +344,7 @@ def test_a_database_of_each_older_schema_is_restored_from_a_copy_of_it(
     outcome = runner.invoke(args=["restore", str(old)])
     assert (outcome.exit_code, outcome.stdout) == (
         0,
-        f"Kept the database it replaces as {db_path}.before-restore-20261203T080000Z (57,344 bytes).\n"
+        f"Kept the database it replaces as {db_path}.before-restore-20261203T080000Z (61,440 bytes).\n"
         f"Restored {old}, taken unknown (not made by `forwarding backup`), into {db_path}:"
         f" 2 rules, {4 if has_history else 0} history records.\n"
         "Revoked 1 token: every client must log in again; the backup's password is now in force.\n",
@@ -348,7 +354,7 @@ def test_a_database_of_each_older_schema_is_restored_from_a_copy_of_it(
     assert log_in(client, password=md5(FIXTURE_PASSWORD)).status_code == 200
     assert digest(old) == saved and beside(old) == [fixture.name]  # only read
     with closing(sqlite3.connect(db_path)) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
         assert db.execute("PRAGMA application_id").fetchone() == (0x46574431,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
@@ -369,7 +375,7 @@ def foreign(path, application_id=0, tables=("items", "users")):
 def newer(path, backup_file):
     shutil.copyfile(backup_file, path)
     with closing(sqlite3.connect(path)) as db:
-        db.execute("PRAGMA user_version = 5")
+        db.execute("PRAGMA user_version = 6")
 
 
 def damaged(path, backup_file):
@@ -404,7 +410,7 @@ BAD_SOURCES = {
         "{path} is not a forwarding database: application_id 0x12345678",
     ),
     "another application's tables": (lambda p, b: foreign(p), "{path} has tables of another application: items, users"),
-    "newer": (newer, "{path} was made by a newer forwarding (schema 5; this code knows up to 4)"),
+    "newer": (newer, "{path} was made by a newer forwarding (schema 6; this code knows up to 5)"),
 }
 
 

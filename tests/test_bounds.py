@@ -192,7 +192,7 @@ def test_the_history_of_schema_2_gains_its_sizes(make_app, tmp_path):
             "SELECT source, length(request_id), before_entities, after_entities, size, bytes_before"
             " FROM history ORDER BY id"
         ).fetchall()
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
     entries_101, entries_102 = '["sip:101@sip.example.com", "vizit:101"]', '["1002"]'
     assert rows == [
         ("link", 32, None, entries_101, 48 + 4 + 32 + 40, 0),

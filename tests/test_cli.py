@@ -215,7 +215,7 @@ def test_config(runner, app, db_path):
         0,
         (
             "# the settings file: none (the environment alone)\n"
-            f"# the database: {db_path}, schema version 4\n"
+            f"# the database: {db_path}, schema version 5\n"
             f"FORWARDING_DATABASE={db_path}\n"
             "FORWARDING_TOKEN_LIFETIME=7200\n"
             "FORWARDING_MAX_ENTITIES=8\n"
@@ -227,6 +227,7 @@ def test_config(runner, app, db_path):
             "FORWARDING_LOGIN_BLOCK_SECONDS=900\n"
             "FORWARDING_LOGIN_ADDRESS_MAX_FAILURES=30\n"
             "FORWARDING_LOGIN_ADDRESS_WINDOW_SECONDS=300\n"
+            "FORWARDING_PASSWORD_CHECKS=1\n"
             "FORWARDING_DEVICE_SERIAL=\n"  # empty: the database's own serial is answered
             "FORWARDING_DEVICE_MODEL=forwarding\n"
             "FORWARDING_FIRMWARE_VERSION=1.0.0\n"
@@ -280,7 +281,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
 
 def test_version_is_ours(tmp_path):
     """The release, and the schema version of the databases this code writes."""
-    expected = "forwarding 1.1.0 (writes database schema 4)\n"
+    expected = "forwarding 1.1.0 (writes database schema 5)\n"
     assert forwarding("--version", cwd=tmp_path) == (0, expected, "")
 
 
@@ -362,7 +363,7 @@ def test_list_export_and_config_name_the_database(tmp_path, db_path):
     code, out, err = forwarding("config", cwd=tmp_path, env=env)
     assert (code, out.splitlines()[1:3]) == (
         0,
-        [f"# the database: {db_path}, schema version 4", f"FORWARDING_DATABASE={db_path}"],
+        [f"# the database: {db_path}, schema version 5", f"FORWARDING_DATABASE={db_path}"],
     )
     assert err == f"Warning: {FACTORY_WARNING}\n"  # config says what an operator should check
 
@@ -530,7 +531,7 @@ def test_config_check_of_good_settings(tmp_path, db_path):
     before, stored = os.listdir(tmp_path), pathlib.Path(db_path).read_bytes()
     assert forwarding("--env-file", str(env_file), "config", "--check", cwd=tmp_path) == (
         0,
-        f"OK: the settings ({env_file}); the database {db_path}, schema version 4.\n",
+        f"OK: the settings ({env_file}); the database {db_path}, schema version 5.\n",
         "",
     )
     missing = tmp_path / "new" / "forwarding.db"
@@ -550,7 +551,7 @@ def test_config_names_the_settings_file_and_the_schema(tmp_path, db_path):
     code, out, _ = forwarding("config", cwd=tmp_path, env={"FORWARDING_ENV_FILE": str(env_file)})
     assert (code, out.splitlines()[:2]) == (
         0,
-        [f"# the settings file: {env_file}", f"# the database: {db_path}, schema version 4"],
+        [f"# the settings file: {env_file}", f"# the database: {db_path}, schema version 5"],
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import MD5_123456, WRONG_MD5, assert_error, local, log_in
 
 ADMIN_AWAY, ADMIN_HOME = "203.0.113.7", "2001:db8::1"
+HOME_NETWORK = "2001:db8::/64"  # what an IPv6 address is counted by
 
 
 def login(client, address, password=MD5_123456, username="admin"):
@@ -17,7 +18,8 @@ def login(client, address, password=MD5_123456, username="admin"):
 
 
 def block(client, app, address, username="admin"):
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+    """Block `username` from `address`, and spend the 3 checks an hour its block still lets run."""
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 3):
         login(client, address, WRONG_MD5, username)
     assert_error(login(client, address, username=username), 400, "Wrong login or password")
 
@@ -45,9 +47,9 @@ def test_blocks_by_address_and_until_when(runner, app, blocked, db_path):
     assert (result.exit_code, result.stdout) == (
         0,
         (
-            "address      blocked until              refused\n"
-            f"2001:db8::1  {home}  1 username\n"
-            f"203.0.113.7  {away}  2 usernames\n"
+            "address        blocked until              refused\n"
+            f"2001:db8::/64  {home}  1 username\n"
+            f"203.0.113.7    {away}  2 usernames\n"
             f"2 addresses blocked in {db_path}.\n"
         ),
     )
@@ -57,7 +59,7 @@ def test_a_block_that_ended_is_not_listed(runner, app, blocked, clock, db_path):
     clock.advance(app.config["LOGIN_BLOCK_SECONDS"] - 10)
     result = runner.invoke(args=["blocks"])
     assert result.stdout.splitlines()[1:] == [
-        f"2001:db8::1  {local(blocked + app.config['LOGIN_BLOCK_SECONDS'])}  1 username",
+        f"2001:db8::/64  {local(blocked + app.config['LOGIN_BLOCK_SECONDS'])}  1 username",
         f"1 address blocked in {db_path}.",
     ]
 
@@ -72,10 +74,20 @@ def test_unblock_one_address(runner, client, blocked, db_path):
     )
 
 
-def test_unblock_takes_an_address_however_written(runner, client, blocked, db_path):
-    result = runner.invoke(args=["unblock", "2001:0DB8:0::1"])
-    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {ADMIN_HOME} in {db_path}.\n")
+@pytest.mark.parametrize("written", ["2001:0DB8:0::1", "2001:db8::ffff:1", "2001:db8:0:0::/64"])
+def test_unblock_takes_an_address_however_written_or_its_64(runner, client, blocked, written, db_path):
+    result = runner.invoke(args=["unblock", written])
+    assert (result.exit_code, result.stdout) == (0, f"Lifted 1 login block of {HOME_NETWORK} in {db_path}.\n")
     assert login(client, ADMIN_HOME).status_code == 200
+
+
+def test_an_ipv6_client_is_blocked_by_its_64(app, client, repo):
+    for number in range(app.config["LOGIN_MAX_FAILURES"] + 3):  # a new address of the /64 for each
+        login(client, f"2001:db8::{number + 100:x}", WRONG_MD5)
+    assert_error(login(client, "2001:db8::ffff:ffff:ffff:ffff"), 400, "Wrong login or password")
+    assert login(client, "2001:db8:0:1::1").status_code == 200  # the next /64: another client
+    rows = repo.database.connection.execute("SELECT address, failures FROM login_failures").fetchall()
+    assert rows == [(HOME_NETWORK, 3)]  # while blocked, the checks of the hour
 
 
 def test_unblock_all(runner, client, blocked, repo, db_path):
@@ -92,6 +104,8 @@ def test_unblock_all(runner, client, blocked, repo, db_path):
         ([], "give an ADDRESS, or --all"),
         (["--all", ADMIN_AWAY], "give an ADDRESS or --all, not both"),
         (["203.0.113"], "ADDRESS must be an IP address, not '203.0.113'"),
+        (["2001:db8::/48"], "ADDRESS must be an IP address, not '2001:db8::/48'"),
+        (["fe80::1%eth0"], "ADDRESS must be an IP address, not 'fe80::1%eth0'"),
     ],
 )
 def test_unblock_refuses(runner, client, blocked, args, message):
@@ -126,7 +140,7 @@ def test_a_rationed_address_is_listed_and_lifted(runner, app, client, clock, db_
     app.config.update(LOGIN_ADDRESS_MAX_FAILURES=3, LOGIN_ADDRESS_WINDOW_SECONDS=60)
     for number in range(3):  # fresh usernames: no username's own block
         login(client, ADMIN_AWAY, WRONG_MD5, username=f"guess{number}")
-    assert_error(login(client, ADMIN_AWAY), 400, "Wrong login or password")
+    assert_error(login(client, ADMIN_AWAY, username="root"), 400, "Wrong login or password")
     result = runner.invoke(args=["blocks"])
     assert (result.exit_code, result.stdout) == (
         0,

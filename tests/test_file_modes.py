@@ -1,5 +1,5 @@
-"""The database and its side files (-wal, -shm, the writers' -writer and -writes.N) are never readable by
-other users, whatever the umask: made 0660, less the umask."""
+"""The database and its side files (-wal, -shm, the writers' -writer and -writes.N, the password
+checks' -hash.0) are never readable by other users, whatever the umask: made 0660, less the umask."""
 
 import os
 import stat
@@ -10,7 +10,7 @@ from forwarding.factory import create_app
 from forwarding.storage import Storage
 from tests.helpers import MD5_123456, stored_rules
 
-SIDE_FILES = ("", "-wal", "-shm", "-writer", "-writes.0")  # -writes.0: the first write slot (slots.py)
+SIDE_FILES = ("", "-wal", "-shm", "-writer", "-writes.0", "-hash.0")  # -writes.0: the first write slot (slots.py)
 
 
 @pytest.fixture

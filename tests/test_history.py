@@ -472,7 +472,7 @@ def test_an_existing_database_gains_the_history(make_app, db_path, basic_auth):
     push(client, basic_auth, item(1, 101, "1"))
     assert [r["forward_number"] for r in history(client, basic_auth).get_json()["list_items"]] == [101]
     with sqlite3.connect(db_path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
 
 
 # -- the cursor (after_id) -----------------------------------------------------------------------

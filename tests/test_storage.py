@@ -45,7 +45,7 @@ def tables_and_columns(path):
 
 
 NEWEST = (
-    4,
+    5,
     {
         "account": ["id", "username", "password_hash", "is_default"],
         "address_failures": ["address", "failures", "window_start"],
@@ -66,6 +66,7 @@ NEWEST = (
         "rules": ["forward_number", "link_id", "entities"],
         "settings": ["name", "value"],
         "tokens": ["digest", "expires_at"],
+        "verified_credentials": ["digest", "expires_at"],
     },
 )
 
@@ -100,13 +101,13 @@ def test_each_shape_of_schema_1_is_brought_to_the_newest(make_app, db_path, shap
 
 def test_a_database_of_a_newer_forwarding_is_refused_untouched(make_app, db_path):
     with closing(sqlite3.connect(db_path)) as db:
-        db.execute("PRAGMA user_version = 5")
+        db.execute("PRAGMA user_version = 6")
     with open(db_path, "rb") as file:
         before = file.read()
     with pytest.raises(UnusableDatabase) as refused:
         make_app()
     assert str(refused.value) == (
-        f"cannot use the database {db_path!r}: made by a newer forwarding (schema 5; this code knows up to 4)"
+        f"cannot use the database {db_path!r}: made by a newer forwarding (schema 6; this code knows up to 5)"
     )
     with open(db_path, "rb") as file:
         assert file.read() == before
@@ -114,7 +115,7 @@ def test_a_database_of_a_newer_forwarding_is_refused_untouched(make_app, db_path
 
 def test_newer_schema_is_a_database_error():
     assert issubclass(database.NewerSchema, sqlite3.DatabaseError)
-    assert str(database.NewerSchema(7)) == "made by a newer forwarding (schema 7; this code knows up to 4)"
+    assert str(database.NewerSchema(7)) == "made by a newer forwarding (schema 7; this code knows up to 5)"
 
 
 # -- the limits reach the checks as given ---------------------------------------------------------

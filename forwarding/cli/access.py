@@ -8,7 +8,7 @@ import time
 import click
 from flask import current_app
 
-from .. import credentials, throttle
+from .. import clientaddress, credentials, throttle
 from ..db import get_access
 from . import BadUsage, Refused, command, counted, database_named, echo_table
 
@@ -80,9 +80,10 @@ def blocks():
 
     After FORWARDING_LOGIN_MAX_FAILURES failed logins (or HTTP Basic checks) for one username
     from one address, that username's attempts from that address are refused, even with the
-    right password, until the time shown. After FORWARDING_LOGIN_ADDRESS_MAX_FAILURES from one
-    address, whatever the usernames, every password check from it is. `forwarding unblock`
-    lifts them.
+    right password, until the time shown, but for 3 an hour, which are checked. After
+    FORWARDING_LOGIN_ADDRESS_MAX_FAILURES from one address, whatever the usernames, every
+    password check from it is, the account's username's too. An IPv6 address counts by
+    its /64. `forwarding unblock` lifts them.
     """
     now, access = time.time(), get_access()
     rows = [
@@ -111,19 +112,31 @@ def _rationing():
 def unblock(address, everyone):
     """Lift the login blocks of ADDRESS (every username's), or of all addresses with --all.
 
-    Their counts of failed attempts start afresh too.
+    An IPv6 address is counted by its /64, and lifts that /64's blocks; the /64 itself, as
+    `forwarding blocks` shows it, does too. Their counts of failed attempts start afresh too.
     """
     if everyone == (address is not None):
         raise BadUsage("give an ADDRESS or --all, not both" if everyone else "give an ADDRESS, or --all")
     if address is not None:
-        try:
-            address = str(ipaddress.ip_address(address))
-        except ValueError:
-            raise BadUsage(f"ADDRESS must be an IP address, not {address!r}") from None
+        address = _client(address)
     now, access = time.time(), get_access()
     lifted = access.lift_login_blocks(now, address=address) + access.lift_rationing(now, *_rationing(), address=address)
     whose = "every address" if everyone else address
     click.echo(f"Lifted {_blocks(lifted)} of {whose} in {database_named()}.")
+
+
+def _client(text):
+    """What the blocks of the address `text` are counted by (clientaddress.py), or of a /64 as listed."""
+    client = clientaddress.client_network(clientaddress.parse(text))
+    if client != clientaddress.INVALID:
+        return client
+    try:
+        network = ipaddress.IPv6Network(text)
+    except ValueError:
+        network = None
+    if network is None or network.prefixlen != clientaddress.IPV6_CLIENT_PREFIX:
+        raise BadUsage(f"ADDRESS must be an IP address, not {text!r}")
+    return str(network)
 
 
 def _tokens(count):

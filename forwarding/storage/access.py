@@ -10,6 +10,12 @@ class Account(NamedTuple):
     is_default: bool  # the factory password is in use
 
 
+class LoginFailure(NamedTuple):
+    failures: int  # failed attempts since window_start; while blocked, checks since window_start
+    window_start: float  # while blocked, the start of the hour of the allowance (throttle.py)
+    blocked_until: float  # 0: not blocked
+
+
 class Access:
     """The access records in `database` (a database.Database)."""
 
@@ -38,23 +44,59 @@ class Access:
         with self.database.transaction() as db:
             return db.execute("DELETE FROM tokens").rowcount
 
+    # -- Basic credentials verified lately (auth.py) ---------------------------------------------
+
+    def add_verified(self, digest, expires_at, now):
+        """Record credentials verified until `expires_at`, and drop those that expired by `now`."""
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM verified_credentials WHERE expires_at <= ?", (now,))
+            db.execute(
+                "INSERT OR REPLACE INTO verified_credentials (digest, expires_at) VALUES (?, ?)", (digest, expires_at)
+            )
+
+    def verified_until(self, digest, now):
+        """Until when the credentials of `digest` stay verified, if they still are at `now`; else None."""
+        row = self._read(
+            "SELECT expires_at FROM verified_credentials WHERE digest = ? AND expires_at > ?", (digest, now)
+        ).fetchone()
+        return None if row is None else row[0]
+
     # -- failed logins (throttle.py) ------------------------------------------------------------
 
-    def blocked_until(self, key):
-        """When the block on `key` ends (0 when it has failures but no block), None without failures."""
-        row = self._read("SELECT blocked_until FROM login_failures WHERE key = ?", (key,)).fetchone()
-        return None if row is None else row[0]
+    def login_failure(self, key):
+        """The LoginFailure of `key`, None without failures."""
+        row = self._read("SELECT failures, window_start, blocked_until FROM login_failures WHERE key = ?", (key,))
+        row = row.fetchone()
+        return None if row is None else LoginFailure(*row)
+
+    def take_blocked_check(self, key, now, allowance, period_seconds):
+        """Count a check of blocked `key` at `now`, unless `allowance` checks were counted in its
+        period, which starts at the block and anew `period_seconds` after: whether it was counted."""
+        with self.database.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE login_failures SET"
+                    " failures = CASE WHEN window_start + :period <= :now THEN 1 ELSE failures + 1 END,"
+                    " window_start = CASE WHEN window_start + :period <= :now THEN :now ELSE window_start END"
+                    " WHERE key = :key AND blocked_until > :now"
+                    " AND (failures < :allowance OR window_start + :period <= :now)",
+                    {"key": key, "now": now, "allowance": allowance, "period": period_seconds},
+                ).rowcount
+                == 1
+            )
 
     def add_login_failure(self, key, address, now, max_failures, window_seconds, block_seconds):
         """Count a failed attempt for `key`, from `address`; True when it is the `max_failures`th within
         `window_seconds`, which blocks `key` for `block_seconds` and starts its count afresh.
 
-        Counts whose window and block have both ended are dropped first, so an old count
+        Blocks that have ended, and counts whose window has, are dropped first, so an old count
         never adds to a new one and the table keeps only the recent.
         """
         with self.database.transaction() as db:
             db.execute(
-                "DELETE FROM login_failures WHERE window_start <= ? AND blocked_until <= ?", (now - window_seconds, now)
+                "DELETE FROM login_failures"
+                " WHERE blocked_until <= :now AND (blocked_until > 0 OR window_start <= :start)",
+                {"now": now, "start": now - window_seconds},
             )
             (failures,) = db.execute(
                 "INSERT INTO login_failures (key, failures, window_start, blocked_until, address)"
@@ -153,8 +195,9 @@ class Access:
 
     def set_account(self, username, password_hash, is_default=False):
         """Set the account, and revoke every token with it: one issued under the old password
-        must not outlive it. How many tokens that revoked."""
+        must not outlive it; the Basic credentials verified lately go too. How many tokens that revoked."""
         with self.database.transaction() as db:
+            db.execute("DELETE FROM verified_credentials")
             db.execute(
                 "INSERT OR REPLACE INTO account (id, username, password_hash, is_default) VALUES (1, ?, ?, ?)",
                 (username, password_hash, int(is_default)),

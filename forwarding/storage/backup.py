@@ -23,6 +23,7 @@ from .database import (
     DATABASE_ID,
     HISTORY_BARRIER,
     HISTORY_ISSUED,
+    PASSWORD_CHECK_SLOTS_SUFFIX,
     WRITE_LOCK_SUFFIX,
     Database,
     ForeignDatabase,
@@ -103,6 +104,9 @@ def check_not_the_database(path, database):
     for suffix in BESIDE:
         if real == ours + suffix:
             raise BadPath(f"{path} is the {suffix} file of the service's database")
+    slot = real.removeprefix(ours + PASSWORD_CHECK_SLOTS_SUFFIX + ".")
+    if slot != real and slot.isascii() and slot.isdigit():
+        raise BadPath(f"{path} is the {PASSWORD_CHECK_SLOTS_SUFFIX}.{slot} file of the service's database")
 
 
 def backup(connection, path, replace=True):

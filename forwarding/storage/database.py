@@ -17,6 +17,8 @@ from .writelock import WriteLock
 DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
+# The slot files of the password checks in progress beside the database, -hash.0, -hash.1, ... (auth.py)
+PASSWORD_CHECK_SLOTS_SUFFIX = "-hash"
 
 FIRST_TABLES = (
     """CREATE TABLE IF NOT EXISTS rules (
@@ -77,6 +79,15 @@ HISTORY_TABLES = (
 )
 
 
+# Basic credentials that passed the slow hash lately, shared by every worker (auth.py). The digest is
+# an HMAC under a key that lives in the service's memory only: without it a row is no way to test a
+# password guess quickly.
+VERIFIED_CREDENTIALS = """CREATE TABLE IF NOT EXISTS verified_credentials (
+    digest BLOB PRIMARY KEY,                 -- HMAC of the username, the password and the stored hash
+    expires_at REAL NOT NULL
+) WITHOUT ROWID"""
+
+
 # The rules a write may touch, as they were before it, kept per connection for one transaction
 # (rules.py): in SQLite's temporary store, so that however many and however long, they never sit
 # in Python. A number without a rule before the write has NULL entities.
@@ -122,7 +133,9 @@ APPLICATION_ID = 0x46574431
 
 # The tables of every schema this service ever made, and those every one of its databases has;
 # the tables SQLite and Litestream add to any database are no one's.
-OWN_TABLES = frozenset({"rules", "tokens", "account", "login_failures", "settings", "address_failures", "history"})
+OWN_TABLES = frozenset(
+    {"rules", "tokens", "account", "login_failures", "settings", "address_failures", "history", "verified_credentials"}
+)
 ALWAYS_THERE = frozenset({"rules", "tokens", "account", "settings"})
 ANYONE_S_TABLES = frozenset({"_litestream_seq", "_litestream_lock"})
 
@@ -158,8 +171,12 @@ def _history_sizes(db):
     db.execute("CREATE INDEX IF NOT EXISTS history_by_bytes_before ON history (bytes_before)")
 
 
+def _verified_credentials(db):
+    db.execute(VERIFIED_CREDENTIALS)
+
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to n (`PRAGMA user_version`; 0: an empty file).
-MIGRATIONS = (_first_schema, _history, _application_id, _history_sizes)
+MIGRATIONS = (_first_schema, _history, _application_id, _history_sizes, _verified_credentials)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

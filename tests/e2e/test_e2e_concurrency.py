@@ -1,8 +1,11 @@
 """Several client processes at once, through nginx, against several uWSGI workers."""
 
+import base64
 import json
 import multiprocessing
+import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 
@@ -93,3 +96,23 @@ def test_concurrent_bulk_pushes_all_succeed_and_agree_with_the_database(deployme
         for n in range(requests)
     }
     assert "database is locked" not in deployment.logs()
+
+
+def basic_list(client, port, count):
+    credentials = {"Authorization": "Basic " + base64.b64encode(b"admin:123456").decode()}
+    return [request(port, "GET", "/api/v1/forward/items", headers=credentials).status for _ in range(count)]
+
+
+def test_basic_verified_by_one_worker_is_known_to_every_worker(deployment):
+    # The workers share the key of the verified credentials (forked from uWSGI's master, which
+    # imported it): one worker's verification is one row that every other worker finds. Workers
+    # with keys of their own would each check the password again and add a row of their own.
+    assert basic_list(0, deployment.nginx.port, 1) == [200]
+    before = deployment.uwsgi.requests_by_worker(total=1)
+    statuses = run_clients(basic_list, deployment.nginx.port, 10)
+    assert [status for client in statuses for status in client] == [200] * (CLIENTS * 10)
+    after = deployment.uwsgi.requests_by_worker(total=1 + CLIENTS * 10)
+    served = {pid for pid in before if after[pid] > before[pid]}
+    assert len(served) >= 2, "one worker served every request"
+    with closing(sqlite3.connect(deployment.database)) as database:
+        assert database.execute("SELECT count(*) FROM verified_credentials").fetchone() == (1,)

@@ -80,7 +80,11 @@ def test_logins_over_the_rate_limit_get_429_with_retry_after(deployment):
 
     deployment.nginx.access_log(lines=20)
     statuses = [response.status for response in responses]
-    assert set(statuses) == {200, 429} and 10 <= statuses.count(200) <= 12  # a burst of 10, then 1 a second
+    passed = [status for status in statuses if status != 429]
+    assert 10 <= len(passed) <= 12  # a burst of 10, then 1 a second
+    # Past nginx, one password check at a time in the whole service: a login that comes while
+    # another's runs is refused unchecked, as a wrong password (README, "Support").
+    assert 200 in passed and set(passed) <= {200, 400}
     for response in responses:
         if response.status == 429:
             assert response.body == NGINX_TOO_MANY_REQUESTS

@@ -10,7 +10,7 @@ from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 from . import messages, schemas
 from .limits import INT64_MAX
-from .storage.rules import Outcome, Source
+from .storage.history import Outcome, Source
 
 
 class Answer(Schema):

@@ -16,7 +16,8 @@ from .auth import log_in
 from .db import get_rules, get_storage
 from .endpoint import Endpoints
 from .errors import ApiError
-from .storage.rules import HistoryPruned, Outcome, TooManyRules
+from .storage.history import HistoryPruned, Outcome
+from .storage.rules import TooManyRules
 
 bp = Blueprint("api", __name__)
 errors.register(bp)

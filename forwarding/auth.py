@@ -9,9 +9,8 @@ import time
 from flask import current_app, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 
-from . import clientaddress, credentials, messages, throttle
+from . import clientaddress, credentials, messages, slots, throttle
 from .db import get_access
-from .slots import Slots
 from .storage.database import PASSWORD_CHECK_SLOTS_SUFFIX
 
 
@@ -180,14 +179,7 @@ def _checked(username, check, verified=False):
 def _password_check_slot():
     """One of the PASSWORD_CHECKS slot files beside the database (slots.py), tried without waiting:
     a worker that waited for one would be a worker a flood holds. Yields whether it was free."""
-    slots = current_app.extensions.get("forwarding.password_check_slots")
-    if slots is None:
-        config = current_app.config
-        path = config["DATABASE"]
-        slots = current_app.extensions["forwarding.password_check_slots"] = Slots(
-            path + PASSWORD_CHECK_SLOTS_SUFFIX, config["PASSWORD_CHECKS"], owner_of=path
-        )
-    return slots.try_take()
+    return slots.of_app(current_app, PASSWORD_CHECK_SLOTS_SUFFIX, "PASSWORD_CHECKS").try_take()
 
 
 def _log_refused(username, refused, until, now):

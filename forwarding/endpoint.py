@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from . import conditional, messages, schemas
+from . import conditional, messages, schemas, slots
 from .auth import auth
 from .errors import ApiError
 from .jsonbody import read_json
-from .slots import Slots
+from .storage.database import WRITE_SLOTS_SUFFIX
 
-WRITE_SLOTS_SUFFIX = "-writes"  # the slot files beside the database: forwarding.db-writes.0, .1, ...
 RETRY_AFTER_SECONDS = 1  # a 100,000-rule push takes seconds; a rule's write, milliseconds
-_WRITE_SLOTS = "forwarding.write_slots"
 
 
 def validated(schema, data):
@@ -152,14 +150,7 @@ def _write_slot():
     16 MiB, then the write). Never waited for: writers queued behind the write lock would hold
     every worker while reads wait (docs/design.md).
     """
-    slots = current_app.extensions.get(_WRITE_SLOTS)
-    if slots is None:
-        config = current_app.config
-        path = config["DATABASE"]
-        slots = current_app.extensions[_WRITE_SLOTS] = Slots(
-            path + WRITE_SLOTS_SUFFIX, config["WRITES_IN_PROGRESS"], owner_of=path
-        )
-    with slots.try_take() as taken:
+    with slots.of_app(current_app, WRITE_SLOTS_SUFFIX, "WRITES_IN_PROGRESS").try_take() as taken:
         if not taken:
             raise ApiError(messages.TOO_MANY_REQUESTS, 429, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         yield

@@ -13,6 +13,17 @@ from contextlib import contextmanager
 from .storage.writelock import open_lock_file
 
 
+def of_app(app, suffix, setting):
+    """The app's slots beside its database, `<database><suffix>.<n>`, as many as its setting
+    `setting` says: made on first use and kept."""
+    key = f"forwarding.slots{suffix}"
+    slots = app.extensions.get(key)
+    if slots is None:
+        path = app.config["DATABASE"]
+        slots = app.extensions[key] = Slots(path + suffix, app.config[setting], owner_of=path)
+    return slots
+
+
 class Slots:
     def __init__(self, path_prefix, count, owner_of):
         """`count` slot files named `path_prefix` and a number, made when first tried with the mode

@@ -183,6 +183,11 @@ BAD_TARGETS = {
         None,
         "{tmp}/forwarding.db-hash.1 is the -hash.1 file of the service's database",
     ),
+    "a write slot": (
+        "forwarding.db-writes.0",
+        None,
+        "{tmp}/forwarding.db-writes.0 is the -writes.0 file of the service's database",
+    ),
 }
 
 

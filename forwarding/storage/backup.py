@@ -23,7 +23,7 @@ from .database import (
     DATABASE_ID,
     HISTORY_BARRIER,
     HISTORY_ISSUED,
-    PASSWORD_CHECK_SLOTS_SUFFIX,
+    SLOTS_SUFFIXES,
     WRITE_LOCK_SUFFIX,
     Database,
     ForeignDatabase,
@@ -104,9 +104,10 @@ def check_not_the_database(path, database):
     for suffix in BESIDE:
         if real == ours + suffix:
             raise BadPath(f"{path} is the {suffix} file of the service's database")
-    slot = real.removeprefix(ours + PASSWORD_CHECK_SLOTS_SUFFIX + ".")
-    if slot != real and slot.isascii() and slot.isdigit():
-        raise BadPath(f"{path} is the {PASSWORD_CHECK_SLOTS_SUFFIX}.{slot} file of the service's database")
+    for suffix in SLOTS_SUFFIXES:
+        slot = real.removeprefix(ours + suffix + ".")
+        if slot != real and slot.isascii() and slot.isdigit():
+            raise BadPath(f"{path} is the {suffix}.{slot} file of the service's database")
 
 
 def backup(connection, path, replace=True):

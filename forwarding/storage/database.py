@@ -17,8 +17,11 @@ from .writelock import WriteLock
 DATABASE_MODE = 0o660  # made so, less the umask: the service's user and group alone
 
 WRITE_LOCK_SUFFIX = "-writer"  # the lock file beside the database (writelock.py), as SQLite's -wal
-# The slot files of the password checks in progress beside the database, -hash.0, -hash.1, ... (auth.py)
+# The slot files beside the database (slots.py): of the password checks in progress, -hash.0,
+# -hash.1, ... (auth.py), and of the writes in progress, -writes.0, ... (endpoint.py).
 PASSWORD_CHECK_SLOTS_SUFFIX = "-hash"
+WRITE_SLOTS_SUFFIX = "-writes"
+SLOTS_SUFFIXES = (PASSWORD_CHECK_SLOTS_SUFFIX, WRITE_SLOTS_SUFFIX)
 
 FIRST_TABLES = (
     """CREATE TABLE IF NOT EXISTS rules (

@@ -249,8 +249,9 @@ def history(query):
 
     Every change to a rule by any path, newest first: one record per rule a transaction changed, its net
     change (a write that changes nothing records nothing). A link_id moved by a push is two records: the old
-    rule `deleted`, then the new one. The newest 100,000 records are kept by default. With `after_id`, the
-    records after that id, oldest first: a cursor to follow the changes by.
+    rule `deleted`, then the new one. The newest records are kept, as many as `FORWARDING_HISTORY_LIMIT`
+    allows (docs/api.md, 7.2). With `after_id`, the records after that id, oldest first: a cursor to follow
+    the changes by.
     """
     number, link_id, limit = query["forward_number"], query["link_id"], query["limit"]
     if query["after_id"] is not None:

@@ -24,6 +24,12 @@ settings.register_profile("thorough", max_examples=5000, deadline=None)
 settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def no_host_settings(monkeypatch):
+    """A deployed host's own settings file is not the tests': the command reads none by default."""
+    monkeypatch.setattr(cli, "DEFAULT_ENV_FILE", "/nonexistent/forwarding.env")
+
+
 @pytest.fixture(scope="session")
 def template(tmp_path_factory):
     """A database after its first start, and a token logged in on it: `(path, token)`.

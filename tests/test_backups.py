@@ -10,6 +10,8 @@ import re
 import shutil
 import sqlite3
 import stat
+import subprocess
+import tempfile
 from contextlib import closing
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from forwarding import credentials
 from forwarding.storage import Storage
 from forwarding.storage import backup as backups
 from tests.helpers import ITEMS, assert_error, bearer, item, log_in, md5, push, stored_rules
-from tests.test_cli import forwarding
+from tests.test_cli import FORWARDING, forwarding
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.db"))
 FIXTURE_PASSWORD = "fixture-password-1"  # tests/fixtures/make_databases.py
@@ -205,12 +207,33 @@ def test_a_bad_backup_path_is_refused_before_any_work(runner, db_path, tmp_path,
         assert link_target.read_text() == "someone else's"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any directory")
-def test_a_directory_it_may_not_write_in_is_refused(runner, db_path, tmp_path):
-    closed = tmp_path / "closed"
-    closed.mkdir(mode=0o500)
-    outcome = runner.invoke(args=["backup", str(closed / "copy.db")])
-    assert (outcome.exit_code, outcome.output) == (1, f"Error: cannot write in {closed}: permission denied\n")
+def test_a_directory_it_may_not_write_in_is_refused(db_path):
+    """As an operator who is not root (root may write in any directory): under root, the installed
+    command as uid 4321, on its own database in a directory every user may enter."""
+    operator = [] if os.geteuid() else ["setpriv", "--reuid=4321", "--regid=4321", "--clear-groups"]
+    home = Path(tempfile.mkdtemp())
+    try:
+        home.chmod(0o755)
+        database, closed = home / "forwarding.db", home / "closed"
+        shutil.copyfile(db_path, database)
+        closed.mkdir(mode=0o500)
+        if not os.geteuid():
+            for path in (home, database, closed):
+                os.chown(path, 4321, 4321)
+        before = rows(str(database))
+        run = subprocess.run(
+            [*operator, FORWARDING, "backup", str(closed / "copy.db")],
+            cwd=home,
+            env={"PATH": os.environ["PATH"], "FORWARDING_ENV_FILE": "", "FORWARDING_DATABASE": str(database)},
+            capture_output=True,
+            text=True,
+        )
+        refused = f"Error: cannot write in {closed}: permission denied\n"
+        assert (run.returncode, run.stdout, run.stderr) == (1, "", refused)
+        assert list(closed.iterdir()) == []
+        assert rows(str(database)) == before
+    finally:
+        shutil.rmtree(home)
 
 
 def test_a_failed_backup_leaves_nothing_and_the_old_file_whole(runner, db_path, tmp_path, monkeypatch):

@@ -51,14 +51,15 @@ def incomplete(command):
     return "unexpected end of file" in checked.stderr
 
 
-def commands(block):
-    """`[(command, shown output)]` of a block of `$ command` lines and their output."""
+def commands(block, prompt="$ "):
+    """`[(command, shown output)]` of a block of `$ command` lines and their output (`# command`
+    for root's, with `prompt="# "`)."""
     found = []
     for line in block:
-        if line.startswith("$ "):
-            found.append([line[2:], []])
+        if line.startswith(prompt):
+            found.append([line[len(prompt) :], []])
         elif not found:
-            raise ValueError(f"a runnable block starts with {line!r}, not a `$ ` command")
+            raise ValueError(f"a runnable block starts with {line!r}, not a `{prompt}` command")
         elif not found[-1][1] and incomplete(found[-1][0]):
             found[-1][0] += "\n" + line
         else:
@@ -80,8 +81,8 @@ def matches(shown, output):
     return re.fullmatch(pattern, tidy(output)) is not None
 
 
-def run_in_one_session(steps, env, timeout):
-    """`[(output, exit status)]` of each command, run in order by one bash; stderr goes with stdout.
+def run_in_one_session(steps, env, timeout, cwd=ROOT):
+    """`[(output, exit status)]` of each command, run in order by one bash in `cwd`; stderr goes with stdout.
 
     Ends early at the first command that does not finish.
     """
@@ -92,7 +93,7 @@ def run_in_one_session(steps, env, timeout):
     try:
         finished = subprocess.run(
             ["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,

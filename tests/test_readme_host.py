@@ -1,44 +1,25 @@
-"""The README's blocks for the deployed host ("Deploying", "Upgrading", "Logs, settings and
-certificates"): each runs on its own in a fresh shell, using no variable that another block
-set, and each line that needs systemd as PID 1 says so (`# systemd`), so that a run where
+"""The README's blocks for the deployed host ("Deploying" to "Checking the site", which
+tests/readme_host_run.py runs on a fresh host): each is marked as commands, a session or output,
+none is skipped; each runs on its own in a fresh shell, using no variable that another block
+set; and each line that needs systemd as PID 1 says so (`# systemd`), so that a run where
 systemd is not PID 1 knows what to replace."""
 
 import re
-from pathlib import Path
+import signal
+import textwrap
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("Deploying", "Upgrading", "Logs, settings and certificates")
-SYSTEMD_MARK = "# systemd"
+from tests.readme_host_run import MARKS, ROOT, SYSTEMD_MARK, Block, Checks, host_blocks
+from tests.systemd_standin import Failed, command_line, environment_file, last, parse_unit, process_settings, read_unit
 
 
-def section(text, heading):
-    """The text of the `## heading` section, up to the next `## `."""
-    start = text.index(f"\n## {heading}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else len(text)]
+def readme_blocks():
+    return host_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
 
 
-def blocks(text):
-    """Each indented code block of `text`, its lines without the indentation."""
-    found, current = [], []
-    for line in text.splitlines():
-        if line.startswith("    ") and (current or not line.strip().startswith("-")):
-            current.append(line[4:])
-        elif current and not line.strip():
-            current.append("")
-        elif current:
-            found.append(current)
-            current = []
-    if current:
-        found.append(current)
-    return ["\n".join(block).strip() for block in found]
-
-
-def host_blocks():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return [block for heading in SECTIONS for block in blocks(section(text, heading))]
+def run_blocks():
+    return [block for block in readme_blocks() if block.kind != "output"]
 
 
 def used_variables(block):
@@ -49,27 +30,167 @@ def used_variables(block):
 
 
 def set_variables(block):
-    """The variables `block` sets: `NAME=value` at a command's start, or after `export`."""
-    return set(re.findall(r"(?:^|[;&|(]\s*|export\s+|\\\n\s*|\s)([A-Za-z_][A-Za-z0-9_]*)=", block, re.MULTILINE))
+    """The variables `block` sets: `NAME=value` at a command's start, or after `export`, a `for`
+    loop's, `read`'s, and those of an environment file of deploy/ that it reads, installed in
+    /etc/forwarding."""
+    found = set(re.findall(r"(?:^|[;&|(]\s*|export\s+|\\\n\s*|\s)([A-Za-z_][A-Za-z0-9_]*)=", block, re.MULTILINE))
+    found |= set(re.findall(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b", block))
+    found |= set(re.findall(r"\bread\s+(?:-\w+\s+(?:'[^']*'\s+)?)*([A-Za-z_][A-Za-z0-9_]*)", block))
+    for name in re.findall(r"(?:^|\s)\. /etc/forwarding/(\S+\.env)\b", block):
+        found |= set(re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=", (ROOT / "deploy" / name).read_text(), re.MULTILINE))
+    return found
 
 
-def test_the_host_sections_have_blocks():
-    assert len(host_blocks()) >= 10
+def test_every_section_has_blocks_of_each_kind():
+    blocks = readme_blocks()
+    assert {block.section for block in blocks} == {
+        "Deploying",
+        "Upgrading",
+        "Logs, settings and certificates",
+        "Backups",
+    }
+    assert {block.kind for block in blocks} == set(MARKS.values())
+    assert len(blocks) >= 20
 
 
-@pytest.mark.parametrize("block", host_blocks())
+@pytest.mark.parametrize("block", readme_blocks(), ids=str)
+def test_each_block_is_marked_as_what_it_is(block):
+    assert block.kind is not None, f"{block} follows none of {list(MARKS)}:\n{block.text}"
+
+
+@pytest.mark.parametrize("block", run_blocks(), ids=str)
 def test_a_block_uses_only_the_variables_it_sets(block):
-    assert used_variables(block) <= set_variables(block), block
+    assert used_variables(block.commands()) <= set_variables(block.commands()), block.text
 
 
-@pytest.mark.parametrize("block", host_blocks())
+@pytest.mark.parametrize("block", run_blocks(), ids=str)
 def test_each_line_that_needs_systemd_is_marked(block):
-    for line in block.splitlines():
-        if re.search(r"\bsystemctl\b", line):
+    for line in block.commands().splitlines():
+        if re.search(r"\b(systemctl|journalctl)\b", line):
             assert line.rstrip().endswith(SYSTEMD_MARK), line
+
+
+def test_each_check_of_the_run_finds_its_block():
+    checks = Checks(None, readme_blocks())
+    assert sum(len(found) for found in checks.keyed().values()) == len(checks.before) + len(checks.after)
+
+
+def test_blocks_and_marks_are_found_where_they_are():
+    text = textwrap.dedent("""\
+        ## Deploying
+
+        Prose:
+
+        <!-- runnable: host -->
+
+            a \\
+                b
+
+            c
+        - list
+            item
+
+        <!-- output -->
+
+            printed
+
+            the same block
+        Prose
+
+            unmarked
+
+        ## Upgrading
+
+            x
+        ## Logs, settings and certificates
+        ## Backups
+        """)
+    assert host_blocks(text) == [
+        Block("Deploying", 7, "commands", "a \\\n    b\n\nc"),
+        Block("Deploying", 16, "output", "printed\n\nthe same block"),
+        Block("Deploying", 21, None, "unmarked"),
+        Block("Upgrading", 25, None, "x"),
+    ]
+
+
+def test_a_session_runs_its_commands_only():
+    block = Block("Backups", 1, "session", "# a=1\n# echo $a\n1\n# for n in 1; do\n      echo $n\n  done\n1")
+    assert block.commands() == "a=1\necho $a\nfor n in 1; do\n      echo $n\n  done"
 
 
 def test_used_and_set_variables_are_found():
     block = "export A=1 \\\n    B=2\nC=3 cmd \"$A\" ${B} $C $D '$E' # $F"
     assert used_variables(block) == {"A", "B", "C", "D"}
     assert set_variables(block) == {"A", "B", "C"}
+    assert set_variables("set -a && . /etc/forwarding/litestream.env") == {"FORWARDING_REPLICA_URL"}
+    assert set_variables("for a in 1; do read -rs -p 'P: ' b && echo; done") == {"a", "b"}
+
+
+UNIT = """\
+# a comment
+[Unit]
+Description=a unit
+
+[Service]
+Type=notify
+User=root
+SupplementaryGroups=root
+EnvironmentFile={directory}/one.env
+EnvironmentFile=-{directory}/missing.env
+ExecStart=/bin/sh -c 'echo $$(date +%%Y) "a b"' \\
+    last
+KillSignal=SIGTERM
+; another comment
+"""
+
+
+def test_a_unit_with_its_drop_ins_is_read_as_systemd_reads_it(tmp_path):
+    (tmp_path / "one.env").write_text("# settings\nA=1\nB = 'two words'\n\nC=\"3\"\n")
+    (tmp_path / "x.service").write_text(UNIT.format(directory=tmp_path))
+    (tmp_path / "x.service.d").mkdir()
+    (tmp_path / "x.service.d" / "b.conf").write_text(
+        "[Service]\nSupplementaryGroups=\nSupplementaryGroups=daemon bin\n"
+    )
+    (tmp_path / "x.service.d" / "a.conf").write_text("[Service]\nKillSignal=SIGINT\nUser=nobody\n")
+    unit = read_unit("x.service", tmp_path)
+    assert unit["Service.SupplementaryGroups"] == ["daemon", "bin"]
+    assert (last(unit, "User"), last(unit, "KillSignal"), last(unit, "Type")) == ("nobody", "SIGINT", "notify")
+    assert last(unit, "Unit.Description") == "a unit"
+    assert [command_line(value) for value in unit["Service.ExecStart"]] == [
+        ["/bin/sh", "-c", 'echo $(date +%Y) "a b"', "last"]
+    ]
+    assert environment_file(tmp_path / "one.env") == {"A": "1", "B": "two words", "C": "3"}
+    settings = process_settings(unit)
+    assert {name: settings["env"][name] for name in ("A", "B", "C", "USER", "HOME")} == {
+        "A": "1",
+        "B": "two words",
+        "C": "3",
+        "USER": "nobody",
+        "HOME": "/nonexistent",
+    }
+    assert (settings["cwd"], settings["umask"], settings["user"]) == ("/", 0o022, 65534)
+    assert {1, 2} <= set(settings["extra_groups"])  # daemon and bin
+    assert signal.Signals[last(unit, "KillSignal")] == signal.SIGINT
+
+
+@pytest.mark.parametrize("value", ["-/bin/true", "/bin/echo %n", "/bin/echo $HOME", "/bin/echo ${HOME}"])
+def test_what_the_readme_does_not_use_is_refused(value):
+    with pytest.raises(Failed):
+        command_line(value)
+
+
+def test_an_empty_value_empties_a_list():
+    unit = parse_unit(
+        textwrap.dedent("""\
+        [Service]
+        ExecStart=/bin/a
+        ExecStart=
+        ExecStart=/bin/b
+        """)
+    )
+    assert unit["Service.ExecStart"] == ["/bin/b"]
+
+
+def test_a_missing_unit_is_named(tmp_path):
+    with pytest.raises(Failed, match="Unit y.service not found"):
+        read_unit("y.service", tmp_path)

@@ -19,7 +19,7 @@ from flask import current_app, request
 from . import __version__
 from .db import get_rules
 
-KEPT_BYTES = 2**20  # per process: a few hundred pages of 100 plain rules
+KEPT_BYTES = 2**20  # per process: over a hundred pages of 100 rules of two entries
 _KEPT = "forwarding.kept_answers"
 
 

@@ -209,8 +209,9 @@ def test_every_record_is_one_printable_line(formatter):
 
 @pytest.fixture
 def service_log(make_app, monkeypatch):
-    """`write(path, **environ)`: the request log as the service writes it to the WSGI error stream,
-    with logging not configured (under pytest, the root logger has handlers: they are set aside).
+    """`write(log_format, path, **kwargs)`: what the service writes to the WSGI error stream for one
+    GET (`kwargs` go to the test client), with logging not configured (under pytest, the root logger
+    has handlers: they are set aside).
     The time stands still at 1,796,292,904.125 s, and a request takes no time."""
     monkeypatch.setattr(time, "time", lambda: 1_796_292_904.125)
     monkeypatch.setattr(time, "perf_counter", lambda: 5.0)

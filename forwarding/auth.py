@@ -1,6 +1,7 @@
 """Who may call the API: a token from the login, or HTTP Basic on every call."""
 
 import contextlib
+import functools
 import hmac
 import json
 import os
@@ -29,9 +30,28 @@ class _BasicAuth(_AnyCaseScheme, HTTPBasicAuth):
     pass
 
 
+class _MultiAuth(MultiAuth):
+    """MultiAuth, with the view behind each scheme's check made once: MultiAuth makes it anew on
+    every request, for the scheme it picks."""
+
+    def login_required(self, f):
+        main, *others = [(scheme, scheme.login_required(f)) for scheme in (self.main_auth, *self.additional_auths)]
+
+        @functools.wraps(f)
+        def decorated(*args, **kwargs):
+            headers = request.headers
+            if not main[0].is_compatible_auth(headers):
+                for scheme, view in others:
+                    if scheme.is_compatible_auth(headers):
+                        return view(*args, **kwargs)
+            return main[1](*args, **kwargs)
+
+        return decorated
+
+
 token_auth = _TokenAuth("Bearer")
 basic_auth = _BasicAuth()
-auth = MultiAuth(token_auth, basic_auth)
+auth = _MultiAuth(token_auth, basic_auth)
 
 
 class _RecentlyVerified:

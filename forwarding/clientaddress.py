@@ -6,6 +6,7 @@ INVALID, so the throttle, the logs and the failed-login table see an address or 
 placeholder, never a newline or an escape sequence (requestlog.py parses it for each request).
 """
 
+import functools
 import ipaddress
 
 # What a REMOTE_ADDR that is not an IP address is logged and throttled as: all such clients share it.
@@ -14,8 +15,23 @@ INVALID = "invalid-address"
 IPV6_CLIENT_PREFIX = 64
 
 
+# Longer than any address's text: such a value is parsed each time, so the cache holds short strings only.
+_KEPT_LENGTH = 64
+
+
 def parse(value):
     """`value` as an IP address in its canonical form (`::ffff:192.0.2.1` as `192.0.2.1`), or INVALID."""
+    if value is not None and len(value) > _KEPT_LENGTH:
+        return _parse(value)
+    return _parsed(value)  # a client sends many requests: its address is parsed once in a while
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(value):
+    return _parse(value)
+
+
+def _parse(value):
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

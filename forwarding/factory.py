@@ -8,7 +8,7 @@ from contextlib import closing
 
 from flask import Flask
 
-from . import api, chunked, config, credentials, db, errors, requestlog
+from . import api, chunked, conditional, config, credentials, db, errors, requestlog
 from .storage import backup
 from .storage.access import Access
 from .storage.database import SCHEMA_VERSION, Database
@@ -65,6 +65,7 @@ def create_app(test_config=None, announce=True):
         raise UnusableDatabase.because(app.config["DATABASE"], error) from None
 
     db.init_app(app)
+    conditional.init_app(app)
     app.wsgi_app = chunked.chunked_input(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     app.register_blueprint(api.bp)
     return app

@@ -166,9 +166,29 @@ def init_app(app):
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
         }
-        logger.info(
-            "%(method)s %(path)s %(status)s %(duration_ms).1fms request_id=%(request_id)s",
-            fields,
-            extra={"request": fields},
-        )
+        handler = _sole_handler(logger)
+        if handler is None:
+            logger.info(_MESSAGE, fields, extra={"request": fields})
+        else:
+            record = logging.LogRecord(logger.name, logging.INFO, __file__, 0, _MESSAGE, (fields,), None, "log")
+            record.request = fields
+            handler.handle(record)
         return response
+
+
+_MESSAGE = "%(method)s %(path)s %(status)s %(duration_ms).1fms request_id=%(request_id)s"
+
+
+def _sole_handler(logger):
+    """The service's own handler, when it is the one handler that `logger`'s INFO records reach and
+    nothing filters them; else None. The record is then handed to it straight: the logging
+    module's search for the caller and for the handlers is a good part of a short request's line."""
+    if not logger.isEnabledFor(logging.INFO) or logger.filters:
+        return None
+    handlers, current = [], logger
+    while current is not None:
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    if len(handlers) != 1 or not isinstance(handlers[0], _Handler):
+        return None
+    return handlers[0] if handlers[0].level <= logging.INFO and not handlers[0].filters else None

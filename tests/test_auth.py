@@ -270,3 +270,12 @@ def test_a_valid_push_with_basic_and_a_token_alike(client, token):
     for headers in (bearer(token), basic("admin", "123456")):
         assert push(client, headers, item(1, 101, "101")).status_code == 200
     assert_json(push(client, bearer(token), item(1, 101)), 200, result((1, "deleted")))
+
+
+def test_a_token_revoked_in_another_process_is_refused_at_once(make_app, runner, token):
+    worker = make_app().test_client()  # another uWSGI worker, which has just served this token
+    tag = worker.get("/api/v1/forward/items", headers=bearer(token)).headers["ETag"]
+    assert worker.get("/api/v1/forward/items", headers={**bearer(token), "If-None-Match": tag}).status_code == 304
+    assert runner.invoke(args=["revoke-tokens"]).exit_code == 0
+    assert_log_in(worker.get("/api/v1/forward/items", headers={**bearer(token), "If-None-Match": tag}))
+    assert_log_in(worker.get("/api/v1/forward/items", headers=bearer(token)))

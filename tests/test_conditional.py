@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from tests.helpers import answer, assert_error, item, push
+from forwarding import conditional
+from tests.helpers import answer, assert_error, expected, item, push
 
 ITEMS = "/api/v1/forward/items"
 LINK_ITEMS = "/api/v1/forward/items/link"
@@ -173,3 +174,50 @@ def test_a_restore_never_repeats_a_tag_for_other_data(client, basic_auth, runner
     other = tags(client, basic_auth, READS[:4])
     # (A cursor from 0 is 410 after the restore: its barrier.)
     assert not ({*before, *changed} & {*restored, *other})
+
+
+# -- the answers each process keeps by their tag ------------------------------------------------
+
+
+@pytest.mark.parametrize("url", READS)
+def test_a_kept_answer_is_the_answer_made(client, basic_auth, building, url):
+    made, kept = get(client, basic_auth, url), get(client, basic_auth, url)
+    assert (kept.status_code, kept.get_data()) == (made.status_code, made.get_data())
+    assert [h for h in kept.headers if h[0] != "X-Request-ID"] == [h for h in made.headers if h[0] != "X-Request-ID"]
+
+
+def test_a_write_in_another_worker_is_seen_at_once(make_app, client, basic_auth, building):
+    other = make_app().test_client()  # another uWSGI worker on the same database
+    before = {url: get(client, basic_auth, url) for url in READS}
+    assert [get(client, basic_auth, url).get_data() for url in READS] == [r.get_data() for r in before.values()]
+    push(other, basic_auth, item(1, 101, "2001"))
+    for url, old in before.items():
+        for tag in (None, old.headers["ETag"]):
+            response = get(client, basic_auth, url, tag)
+            assert response.status_code == 200 and response.headers["ETag"] != old.headers["ETag"]
+            assert response.get_data() == get(other, basic_auth, url).get_data() != old.get_data()
+    rule = {"link_id": 1, "forward_number": 101, "forward_entity_list": ["2001"]}
+    assert answer(get(client, basic_auth, RULE)) == expected(200, rule)
+
+
+def test_a_restore_in_another_process_is_seen_at_once(make_app, client, basic_auth, runner, building, tmp_path):
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    push(client, basic_auth, item(1, 101, "2001"))
+    assert get(client, basic_auth, RULE).get_json()["forward_entity_list"] == ["2001"]
+    assert runner.invoke(args=["restore", str(backup)]).exit_code == 0  # the operator's command, its own connection
+    assert get(client, basic_auth, RULE).get_json()["forward_entity_list"] == ["1001"]
+    listed = get(client, basic_auth, ITEMS).get_json()["list_items"]
+    assert [rule["forward_entity_list"] for rule in listed] == [["1001"], ["1002"], ["1003"]]
+
+
+def test_the_kept_answers_are_bounded_in_bytes():
+    kept = conditional.Kept(max_bytes=10)
+    kept.keep("a", b"1234")
+    kept.keep("b", b"5678")
+    kept.keep("c", b"90")
+    assert [kept.get(tag) for tag in "abc"] == [b"1234", b"5678", b"90"]
+    kept.keep("d", b"xyz")  # the oldest goes
+    assert [kept.get(tag) for tag in "abcd"] == [None, b"5678", b"90", b"xyz"]
+    kept.keep("e", b"0123456789x")  # larger than the bound: not kept, nothing goes
+    assert [kept.get(tag) for tag in "bcde"] == [b"5678", b"90", b"xyz", None]

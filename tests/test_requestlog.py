@@ -1,13 +1,15 @@
+import io
 import json
 import logging
 import re
+import time
 
 import pytest
 
 from forwarding import requestlog
 from forwarding.factory import create_app
 from forwarding.storage import Rules
-from tests.helpers import MD5_123456, basic, bearer, log_in
+from tests.helpers import MD5_123456, basic, bearer, local, log_in
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -203,3 +205,50 @@ def test_every_record_is_one_printable_line(formatter):
     assert line.isprintable()
     message = json.loads(line)["message"] if line.startswith("{") else line.split(": ", 1)[1]
     assert message == "attempt for adm" + FORGED_ESCAPED
+
+
+@pytest.fixture
+def service_log(make_app, monkeypatch):
+    """`write(log_format, path, **kwargs)`: what the service writes to the WSGI error stream for one
+    GET (`kwargs` go to the test client), with logging not configured (under pytest, the root logger
+    has handlers: they are set aside).
+    The time stands still at 1,796,292,904.125 s, and a request takes no time."""
+    monkeypatch.setattr(time, "time", lambda: 1_796_292_904.125)
+    monkeypatch.setattr(time, "perf_counter", lambda: 5.0)
+
+    def write(log_format, path, **kwargs):
+        monkeypatch.setattr(logging.getLogger(), "handlers", [])  # pytest's, added as the test starts
+        app = make_app(LOG_FORMAT=log_format)
+        stream = io.StringIO()
+        app.test_client().get(path, errors_stream=stream, **kwargs)
+        return stream.getvalue()
+
+    return write
+
+
+@pytest.mark.parametrize("straight", [True, False], ids=["straight to the handler", "through logging"])
+def test_the_line_written_for_a_request(service_log, monkeypatch, straight):
+    if straight:  # the line cannot come through the logging module
+        monkeypatch.setattr(logging.Logger, "info", lambda *args, **kwargs: None)
+    else:
+        monkeypatch.setattr(requestlog, "_sole_handler", lambda logger: None)
+    headers = {"X-Request-ID": "t1", "Authorization": "Bearer secret"}
+    assert service_log("text", "/api/info%0A?password=x", headers=headers) == (
+        f"{local(1_796_292_904)[:19]},125 INFO forwarding.requests: GET /api/info%0A 404 0.0ms request_id=t1\n"
+    )
+    assert json.loads(service_log("json", "/api/info", headers=headers)) == {
+        "time": "2026-12-03T10:15:04.125+00:00",
+        "level": "INFO",
+        "logger": "forwarding.requests",
+        "message": "GET /api/info 200 0.0ms request_id=t1",
+        "request_id": "t1",
+        "method": "GET",
+        "path": "/api/info",
+        "status": 200,
+        "duration_ms": 0.0,
+    }
+
+
+def test_a_filter_on_the_request_log_is_honoured(service_log, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("forwarding.requests"), "filters", [lambda record: False])
+    assert service_log("text", "/api/info") == ""

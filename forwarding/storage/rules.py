@@ -101,7 +101,8 @@ _BUMP = f"""ON CONFLICT (name) DO UPDATE SET
 BUMP = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1) {_BUMP}"
 BUMP_AND_ISSUED = f"INSERT INTO settings (name, value) VALUES ('{RULES_VERSION}', 1), ('{HISTORY_ISSUED}', ?) {_BUMP}"
 FOLLOWING_SETTINGS = f"SELECT name, value FROM settings WHERE name IN ('{HISTORY_ISSUED}', '{HISTORY_BARRIER}')"
-GENERATION = f"SELECT name, value FROM settings WHERE name IN ('{DATABASE_ID}', '{RULES_VERSION}')"
+GENERATION = f"""SELECT (SELECT value FROM settings WHERE name = '{DATABASE_ID}'),
+    (SELECT value FROM settings WHERE name = '{RULES_VERSION}')"""
 
 
 class Rules:
@@ -244,8 +245,8 @@ class Rules:
     def generation(self):
         """A string that changes whenever the rules or the history change, and with every restore
         (a new database id): never the same for two states of the data."""
-        values = dict(self._read(GENERATION).fetchall())
-        return f"{values.get(DATABASE_ID)}.{values.get(RULES_VERSION, 0)}"
+        database_id, version = self._read(GENERATION).fetchone()  # one row: read on every conditional GET
+        return f"{database_id}.{0 if version is None else version}"
 
     def _page(self, count, page, limit, page_number):
         values = {"offset": min((page_number - 1) * limit, INT64_MAX), "limit": limit}

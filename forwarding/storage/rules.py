@@ -204,11 +204,11 @@ class Rules:
                 )
                 self._within_bound(db)
             else:
-                db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                db.execute(DELETE, (number,))
 
     def delete_rules(self, numbers, request_id=None):
         with self.change(Source.DELETE, request_id, numbers=numbers) as db:
-            return _delete_each(db, "DELETE FROM rules WHERE forward_number = ?", numbers)
+            return _delete_each(db, DELETE, numbers)
 
     def delete_linked_rules(self, link_ids, request_id=None):
         with self.change(Source.DELETE_LINK, request_id, link_ids=link_ids) as db:
@@ -352,23 +352,35 @@ def _array(rows):
     return f"[{','.join(item for (item,) in rows)}]"
 
 
+# A rule's write, in two steps that SQLite tells apart: CREATE inserts the rule if no rule has its
+# number, taking its link_id from any rule that held it (OR REPLACE), and else writes nothing (the
+# key's conflict comes first: DO NOTHING), so its count of rows says whether the rule was there;
+# REPLACE then replaces it, keeping its link_id where none is given.
+CREATE = (
+    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (forward_number) DO NOTHING"
+)
+REPLACE = (
+    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
+    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)"
+)
+DELETE = "DELETE FROM rules WHERE forward_number = ?"
+
+
 def _apply(db, rules):
     # A rule whose link_id is None keeps the one it has: the import of a legacy table.
     outcomes = []
+    execute = db.cursor().execute  # one cursor for every item: the connection's execute makes one per call
     for link_id, number, entities in rules:
-        existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
-        if entities:
-            db.execute(
-                "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
-                " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
-                (number, link_id, json.dumps(entities)),
-            )
-            outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
-        elif existed:
-            db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-            outcomes.append(Outcome.DELETED)
+        if not entities:
+            outcomes.append(Outcome.DELETED if execute(DELETE, (number,)).rowcount else Outcome.NOT_FOUND)
+            continue
+        values = (number, link_id, json.dumps(entities))
+        if execute(CREATE, values).rowcount:
+            outcomes.append(Outcome.CREATED)
         else:
-            outcomes.append(Outcome.NOT_FOUND)
+            execute(REPLACE, values)
+            outcomes.append(Outcome.UPDATED)
     return outcomes
 
 

@@ -67,6 +67,9 @@ SNAPSHOT_NUMBERS = f"{SNAPSHOT_ALL} WHERE forward_number IN (SELECT value FROM j
 SNAPSHOT_LINK_IDS = f"{SNAPSHOT_ALL} WHERE link_id IN (SELECT value FROM json_each(?))"
 SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT forward_number FROM rules"
 SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
+# The same for one number (a single rule's write): a seek each, with no JSON to parse.
+SNAPSHOT_NUMBER = f"{SNAPSHOT_ALL} WHERE forward_number = ?"
+SNAPSHOT_ABSENT_NUMBER = "INSERT OR IGNORE INTO temp.touched (forward_number) VALUES (?)"
 # One record per touched rule whose state differs from its snapshot: the removed rules first, so
 # that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
 # Each record's `size` and `bytes_before` as database.py's step _history_sizes fills them in, and
@@ -149,6 +152,10 @@ class Rules:
     def _snapshot(db, numbers, link_ids, everything):
         if everything:
             db.execute(SNAPSHOT_ALL)
+        if len(numbers) == 1 and not link_ids:
+            db.execute(SNAPSHOT_NUMBER, numbers)
+            db.execute(SNAPSHOT_ABSENT_NUMBER, numbers)
+            return
         if numbers:
             numbers = json.dumps(numbers)  # up to 100,000 ids: encoded once for both statements
             db.execute(SNAPSHOT_NUMBERS, (numbers,))

@@ -362,15 +362,13 @@ def _array(rows):
 # A rule's write, in two steps that SQLite tells apart: CREATE inserts the rule if no rule has its
 # number, taking its link_id from any rule that held it (OR REPLACE), and else writes nothing (the
 # key's conflict comes first: DO NOTHING), so its count of rows says whether the rule was there;
-# REPLACE then replaces it, keeping its link_id where none is given.
+# REPLACE then replaces the rule's list and link_id in place, keeping its link_id where none is
+# given, and removes any other rule that held that link_id (OR REPLACE).
 CREATE = (
     "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?1, ?2, ?3)"
     " ON CONFLICT (forward_number) DO NOTHING"
 )
-REPLACE = (
-    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
-    " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)"
-)
+REPLACE = "UPDATE OR REPLACE rules SET link_id = coalesce(?2, link_id), entities = ?3 WHERE forward_number = ?1"
 DELETE = "DELETE FROM rules WHERE forward_number = ?"
 
 

@@ -36,14 +36,18 @@ def _too_many_rules(error):
     return errors.error_response(messages.too_many_rules(error.limit), 400)
 
 
+# What follows the id in an entry of `_results`, per outcome.
+_RESULT_TAILS = {
+    outcome: f'"success":{"false" if outcome is Outcome.NOT_FOUND else "true"},"extended_info":"{outcome.value}"}}'
+    for outcome in Outcome
+}
+
+
 def _results(key, ids, outcomes):
     # Written as text, as Flask would encode it: a dict for each of up to 100,000 entries would
     # take many times the answer's size. The ids are integers and the outcomes plain words.
-    entries = ",".join(
-        f'{{"{key}":{id_},"success":{"false" if outcome is Outcome.NOT_FOUND else "true"},'
-        f'"extended_info":"{outcome.value}"}}'
-        for id_, outcome in zip(ids, outcomes)
-    )
+    head = f'{{"{key}":'
+    entries = ",".join([f"{head}{id_},{_RESULT_TAILS[outcome]}" for id_, outcome in zip(ids, outcomes)])
     return current_app.response_class(f'{{"result":[{entries}]}}\n', mimetype="application/json")
 
 

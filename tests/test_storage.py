@@ -11,6 +11,8 @@ import pytest
 from forwarding import rulefile, schemas
 from forwarding.factory import UnusableDatabase
 from forwarding.storage import Storage, database
+from forwarding.storage import rules as storage_rules
+from tests.helpers import stored_rules
 
 PLAIN_MODULES = [
     "forwarding.storage",
@@ -143,3 +145,15 @@ def test_the_rule_file_takes_its_limit_as_given():
         " vizit:N or a SIP URI (sip:100@sip.bas-ip.com, sip:192.168.1.2; the patterns: docs/api.md, section 3.1),"
         ' not ["1", "2", "3"]'
     )
+
+
+def test_a_rule_is_created_only_where_its_number_is_free(repo):
+    """The first step of a pushed rule's write writes nothing onto a taken number, not even the
+    removal of the rule that holds the link_id: its count of rows tells `created` from `updated`."""
+    repo.rules.apply_link_items([(5, 101, ["101"]), (6, 102, ["102"])])
+    db = repo.database.connection
+    assert db.execute(storage_rules.CREATE, (102, 5, '["vizit:1"]')).rowcount == 0
+    assert db.execute(storage_rules.CREATE, (101, 5, '["vizit:1"]')).rowcount == 0
+    assert stored_rules(repo) == {101: (5, ["101"]), 102: (6, ["102"])}
+    assert db.execute(storage_rules.CREATE, (103, 5, '["vizit:1"]')).rowcount == 1
+    assert stored_rules(repo) == {102: (6, ["102"]), 103: (5, ["vizit:1"])}

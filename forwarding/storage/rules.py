@@ -67,6 +67,9 @@ SNAPSHOT_NUMBERS = f"{SNAPSHOT_ALL} WHERE forward_number IN (SELECT value FROM j
 SNAPSHOT_LINK_IDS = f"{SNAPSHOT_ALL} WHERE link_id IN (SELECT value FROM json_each(?))"
 SNAPSHOT_CREATED = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT forward_number FROM rules"
 SNAPSHOT_ABSENT = "INSERT OR IGNORE INTO temp.touched (forward_number) SELECT value FROM json_each(?)"
+# The same for one number (a single rule's write): a seek each, with no JSON to parse.
+SNAPSHOT_NUMBER = f"{SNAPSHOT_ALL} WHERE forward_number = ?"
+SNAPSHOT_ABSENT_NUMBER = "INSERT OR IGNORE INTO temp.touched (forward_number) VALUES (?)"
 # One record per touched rule whose state differs from its snapshot: the removed rules first, so
 # that a link_id's move from one rule to another reads as its old rule's deletion, then the new rule.
 # Each record's `size` and `bytes_before` as database.py's step _history_sizes fills them in, and
@@ -150,6 +153,10 @@ class Rules:
     def _snapshot(db, numbers, link_ids, everything):
         if everything:
             db.execute(SNAPSHOT_ALL)
+        if len(numbers) == 1 and not link_ids:
+            db.execute(SNAPSHOT_NUMBER, numbers)
+            db.execute(SNAPSHOT_ABSENT_NUMBER, numbers)
+            return
         if numbers:
             numbers = json.dumps(numbers)  # up to 100,000 ids: encoded once for both statements
             db.execute(SNAPSHOT_NUMBERS, (numbers,))
@@ -205,11 +212,11 @@ class Rules:
                 )
                 self._within_bound(db)
             else:
-                db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
+                db.execute(DELETE, (number,))
 
     def delete_rules(self, numbers, request_id=None):
         with self.change(Source.DELETE, request_id, numbers=numbers) as db:
-            return _delete_each(db, "DELETE FROM rules WHERE forward_number = ?", numbers)
+            return _delete_each(db, DELETE, numbers)
 
     def delete_linked_rules(self, link_ids, request_id=None):
         with self.change(Source.DELETE_LINK, request_id, link_ids=link_ids) as db:
@@ -353,23 +360,33 @@ def _array(rows):
     return f"[{','.join(item for (item,) in rows)}]"
 
 
+# A rule's write, in two steps that SQLite tells apart: CREATE inserts the rule if no rule has its
+# number, taking its link_id from any rule that held it (OR REPLACE), and else writes nothing (the
+# key's conflict comes first: DO NOTHING), so its count of rows says whether the rule was there;
+# REPLACE then replaces the rule's list and link_id in place, keeping its link_id where none is
+# given, and removes any other rule that held that link_id (OR REPLACE).
+CREATE = (
+    "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (forward_number) DO NOTHING"
+)
+REPLACE = "UPDATE OR REPLACE rules SET link_id = coalesce(?2, link_id), entities = ?3 WHERE forward_number = ?1"
+DELETE = "DELETE FROM rules WHERE forward_number = ?"
+
+
 def _apply(db, rules):
     # A rule whose link_id is None keeps the one it has: the import of a legacy table.
     outcomes = []
+    execute = db.cursor().execute  # one cursor for every item: the connection's execute makes one per call
     for link_id, number, entities in rules:
-        existed = db.execute("SELECT 1 FROM rules WHERE forward_number = ?", (number,)).fetchone()
-        if entities:
-            db.execute(
-                "INSERT OR REPLACE INTO rules (forward_number, link_id, entities) VALUES"
-                " (?1, coalesce(?2, (SELECT link_id FROM rules WHERE forward_number = ?1)), ?3)",
-                (number, link_id, json.dumps(entities)),
-            )
-            outcomes.append(Outcome.UPDATED if existed else Outcome.CREATED)
-        elif existed:
-            db.execute("DELETE FROM rules WHERE forward_number = ?", (number,))
-            outcomes.append(Outcome.DELETED)
+        if not entities:
+            outcomes.append(Outcome.DELETED if execute(DELETE, (number,)).rowcount else Outcome.NOT_FOUND)
+            continue
+        values = (number, link_id, json.dumps(entities))
+        if execute(CREATE, values).rowcount:
+            outcomes.append(Outcome.CREATED)
         else:
-            outcomes.append(Outcome.NOT_FOUND)
+            execute(REPLACE, values)
+            outcomes.append(Outcome.UPDATED)
     return outcomes
 
 

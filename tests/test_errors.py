@@ -4,12 +4,12 @@ error JSON; a failure part-way through a push leaves nothing half-written."""
 import json
 import logging
 import sqlite3
-import types
 
 import pytest
 
 from forwarding import config
 from forwarding.storage import Access, Rules
+from forwarding.storage import rules as storage_rules
 from tests.helpers import LINK_ITEMS, LOGIN, MD5_123456, assert_error, assert_json, item, push, result, stored_rules
 
 
@@ -128,12 +128,14 @@ def test_a_failure_part_way_through_a_push_leaves_nothing_of_it(client, auth, re
     push(client, auth, item(1, 101, "101"), item(2, 102, "102"))
     before = stored_rules(repo)
 
-    def dumps(value):  # the third rule cannot be written
+    entities_text = storage_rules.entities_text
+
+    def written(value):  # the third rule cannot be written
         if value == ["666"]:
             raise OSError("no space left on device")
-        return json.dumps(value)
+        return entities_text(value)
 
-    monkeypatch.setattr("forwarding.storage.rules.json", types.SimpleNamespace(dumps=dumps, loads=json.loads))
+    monkeypatch.setattr(storage_rules, "entities_text", written)
     response = push(client, auth, item(1, 101, "vizit:1"), item(2, 102), item(3, 103, "666"), item(4, 104, "104"))
     assert_error(response, 500, "Internal server error")
     assert stored_rules(repo) == before

@@ -3,7 +3,6 @@
 import json
 import logging
 import sqlite3
-import types
 
 import pytest
 
@@ -459,10 +458,10 @@ def test_the_request_id_is_the_answers_and_the_log_lines(client, basic_auth, cap
 def test_a_failed_push_records_nothing(client, basic_auth, repo, writes, monkeypatch):
     writes.push(item(1, 101, "1"))
     before = stored_history(repo), stored_rules(repo)
-    stored_json = types.SimpleNamespace(
-        dumps=lambda value: json.dumps(value) if value != ["666"] else 1 / 0, loads=json.loads
+    entities_text = storage_rules.entities_text
+    monkeypatch.setattr(  # the second rule cannot be written
+        storage_rules, "entities_text", lambda value: entities_text(value) if value != ["666"] else 1 / 0
     )
-    monkeypatch.setattr(storage_rules, "json", stored_json)  # the second rule cannot be written
     response = push(client, basic_auth, item(1, 101, "2"), item(3, 103, "666"))
     assert_error(response, 500, "Internal server error")
     assert (stored_history(repo), stored_rules(repo)) == before

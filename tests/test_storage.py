@@ -1,12 +1,15 @@
 """The storage layer on its own: no Flask, its schema's numbered migrations, and the limits that
 reach the checks only as given."""
 
+import json
 import sqlite3
 import subprocess
 import sys
 from contextlib import closing
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forwarding import rulefile, schemas
 from forwarding.factory import UnusableDatabase
@@ -157,3 +160,15 @@ def test_a_rule_is_created_only_where_its_number_is_free(repo):
     assert stored_rules(repo) == {101: (5, ["101"]), 102: (6, ["102"])}
     assert db.execute(storage_rules.CREATE, (103, 5, '["vizit:1"]')).rowcount == 1
     assert stored_rules(repo) == {102: (6, ["102"]), 103: (5, ["vizit:1"])}
+
+
+@given(st.lists(st.text(max_size=20)))
+def test_a_rules_list_is_stored_as_json_dumps_writes_it(entities):
+    assert storage_rules.entities_text(entities) == json.dumps(entities)
+
+
+def test_a_rules_list_is_stored_with_every_character_escaped_as_json_dumps_does():
+    entities = ["1", 'a"b\\c', "\n\x00\x7f", "é€😀", "\u2028", ""]
+    assert storage_rules.entities_text(entities) == (
+        r'["1", "a\"b\\c", "\n\u0000\u007f", "\u00e9\u20ac\ud83d\ude00", "\u2028", ""]'
+    )

@@ -9,6 +9,7 @@ import json
 import time
 import typing
 from contextlib import contextmanager
+from json.encoder import encode_basestring_ascii
 
 from ..limits import HISTORY_LIMIT, HISTORY_MAX_BYTES, INT64_MAX, MAX_RULES
 from .database import DATABASE_ID, HISTORY_BARRIER, HISTORY_ISSUED, RECORD_NUMBERS_BYTES, RULES_VERSION
@@ -208,7 +209,7 @@ class Rules:
                 db.execute(
                     "INSERT INTO rules (forward_number, entities) VALUES (?, ?)"
                     " ON CONFLICT (forward_number) DO UPDATE SET entities = excluded.entities",
-                    (number, json.dumps(entities)),
+                    (number, entities_text(entities)),
                 )
                 self._within_bound(db)
             else:
@@ -373,6 +374,12 @@ REPLACE = "UPDATE OR REPLACE rules SET link_id = coalesce(?2, link_id), entities
 DELETE = "DELETE FROM rules WHERE forward_number = ?"
 
 
+def entities_text(entities):
+    """A rule's list of strings as `json.dumps` writes it, from its string encoder alone: a quarter
+    of the time, which a 10,000-item push notices."""
+    return f"[{', '.join(map(encode_basestring_ascii, entities))}]"
+
+
 def _apply(db, rules):
     # A rule whose link_id is None keeps the one it has: the import of a legacy table.
     outcomes = []
@@ -381,7 +388,7 @@ def _apply(db, rules):
         if not entities:
             outcomes.append(Outcome.DELETED if execute(DELETE, (number,)).rowcount else Outcome.NOT_FOUND)
             continue
-        values = (number, link_id, json.dumps(entities))
+        values = (number, link_id, entities_text(entities))
         if execute(CREATE, values).rowcount:
             outcomes.append(Outcome.CREATED)
         else:

@@ -17,4 +17,4 @@ def test_the_newest_section_is_this_release():
 
 
 def test_each_release_has_one_section_newest_first():
-    assert releases() == ["1.1.0", "1.0.0"]
+    assert releases() == ["1.2.0", "1.1.0", "1.0.0"]

@@ -281,7 +281,7 @@ def test_help_lists_our_commands_only(tmp_path, db_path):
 
 def test_version_is_ours(tmp_path):
     """The release, and the schema version of the databases this code writes."""
-    expected = "forwarding 1.1.0 (writes database schema 5)\n"
+    expected = "forwarding 1.2.0 (writes database schema 5)\n"
     assert forwarding("--version", cwd=tmp_path) == (0, expected, "")
 
 

@@ -103,7 +103,7 @@ def test_a_start_names_the_release_the_schema_the_python_and_the_database_once(p
         uwsgi.stop()
     # Under uWSGI the Python is the library uWSGI loaded: this virtualenv's, as the test runs it.
     started = (
-        f"forwarding 1.1.0 (schema 5) starting on Python {platform.python_version()} ({sys.base_prefix}, "
+        f"forwarding 1.2.0 (schema 5) starting on Python {platform.python_version()} ({sys.base_prefix}, "
         f"run by {programs[1]}), database {tmp_path / 'forwarding.db'}"
     )
     assert [line.split(" INFO forwarding: ", 1)[1] for line in log.splitlines() if " starting on Python " in line] == [

@@ -32,7 +32,7 @@ class _BasicAuth(_AnyCaseScheme, HTTPBasicAuth):
 
 class _MultiAuth(MultiAuth):
     """MultiAuth, with the view behind each scheme's check made once: MultiAuth makes it anew on
-    every request, for the scheme it picks."""
+    every request, for the scheme it picks. Only `login_required(view)`: no role, nothing optional."""
 
     def login_required(self, f):
         main, *others = [(scheme, scheme.login_required(f)) for scheme in (self.main_auth, *self.additional_auths)]

@@ -20,11 +20,13 @@ from . import __version__
 from .db import get_rules
 
 KEPT_BYTES = 2**20  # per process: over a hundred pages of 100 rules of two entries
+# What keeping an answer costs beside its body: its tag, the dict's entry, the bytes' header.
+ENTRY_BYTES = 256
 _KEPT = "forwarding.kept_answers"
 
 
 class Kept:
-    """Answers' bodies by their tag, at most `max_bytes` of them: past it, the oldest go."""
+    """Answers' bodies by their tag, at most about `max_bytes` of memory: past it, the oldest go."""
 
     def __init__(self, max_bytes=KEPT_BYTES):
         self.max_bytes = max_bytes
@@ -36,15 +38,16 @@ class Kept:
         return self._bodies.get(tag)
 
     def keep(self, tag, body):
-        if len(body) > self.max_bytes:
+        cost = len(body) + ENTRY_BYTES
+        if cost > self.max_bytes:
             return
         with self._lock:
             if tag in self._bodies:
                 return
-            while self._bytes + len(body) > self.max_bytes:
-                self._bytes -= len(self._bodies.pop(next(iter(self._bodies))))
+            while self._bytes + cost > self.max_bytes:
+                self._bytes -= len(self._bodies.pop(next(iter(self._bodies)))) + ENTRY_BYTES
             self._bodies[tag] = body
-            self._bytes += len(body)
+            self._bytes += cost
 
 
 def init_app(app):

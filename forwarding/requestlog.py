@@ -170,7 +170,9 @@ def init_app(app):
         if handler is None:
             logger.info(_MESSAGE, fields, extra={"request": fields})
         else:
-            record = logging.LogRecord(logger.name, logging.INFO, __file__, 0, _MESSAGE, (fields,), None, "log")
+            record = logging.getLogRecordFactory()(
+                logger.name, logging.INFO, __file__, 0, _MESSAGE, (fields,), None, "log"
+            )
             record.request = fields
             handler.handle(record)
         return response

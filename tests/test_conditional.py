@@ -5,6 +5,7 @@ import re
 import pytest
 
 from forwarding import conditional
+from forwarding.storage import Rules
 from tests.helpers import answer, assert_error, expected, item, push
 
 ITEMS = "/api/v1/forward/items"
@@ -180,8 +181,11 @@ def test_a_restore_never_repeats_a_tag_for_other_data(client, basic_auth, runner
 
 
 @pytest.mark.parametrize("url", READS)
-def test_a_kept_answer_is_the_answer_made(client, basic_auth, building, url):
-    made, kept = get(client, basic_auth, url), get(client, basic_auth, url)
+def test_a_kept_answer_is_the_answer_made(client, basic_auth, building, url, monkeypatch):
+    made = get(client, basic_auth, url)
+    for read in ("page", "linked_page", "rule", "history", "following"):  # the second answer reads no rule
+        monkeypatch.setattr(Rules, read, lambda *args, **kwargs: pytest.fail("the kept answer was made again"))
+    kept = get(client, basic_auth, url)
     assert (kept.status_code, kept.get_data()) == (made.status_code, made.get_data())
     assert [h for h in kept.headers if h[0] != "X-Request-ID"] == [h for h in made.headers if h[0] != "X-Request-ID"]
 
@@ -212,12 +216,14 @@ def test_a_restore_in_another_process_is_seen_at_once(make_app, client, basic_au
 
 
 def test_the_kept_answers_are_bounded_in_bytes():
-    kept = conditional.Kept(max_bytes=10)
+    entry = conditional.ENTRY_BYTES  # what each answer costs beside its body
+    kept = conditional.Kept(max_bytes=3 * entry + 10)
     kept.keep("a", b"1234")
     kept.keep("b", b"5678")
     kept.keep("c", b"90")
     assert [kept.get(tag) for tag in "abc"] == [b"1234", b"5678", b"90"]
     kept.keep("d", b"xyz")  # the oldest goes
     assert [kept.get(tag) for tag in "abcd"] == [None, b"5678", b"90", b"xyz"]
-    kept.keep("e", b"0123456789x")  # larger than the bound: not kept, nothing goes
+    too_large = b"x" * (2 * entry + 11)  # with its entry, larger than the bound: not kept, nothing goes
+    kept.keep("e", too_large)
     assert [kept.get(tag) for tag in "bcde"] == [b"5678", b"90", b"xyz", None]

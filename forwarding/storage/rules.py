@@ -253,7 +253,7 @@ class Rules:
     def generation(self):
         """A string that changes whenever the rules or the history change, and with every restore
         (a new database id): never the same for two states of the data."""
-        database_id, version = self._read(GENERATION).fetchone()  # one row: read on every conditional GET
+        database_id, version = self._read(GENERATION).fetchone()  # one row: read by every GET of an ETag's answer
         return f"{database_id}.{0 if version is None else version}"
 
     def _page(self, count, page, limit, page_number):
@@ -362,8 +362,9 @@ def _array(rows):
 
 
 # A rule's write, in two steps that SQLite tells apart: CREATE inserts the rule if no rule has its
-# number, taking its link_id from any rule that held it (OR REPLACE), and else writes nothing (the
-# key's conflict comes first: DO NOTHING), so its count of rows says whether the rule was there;
+# number, taking its link_id from any rule that held it (OR REPLACE), and else writes nothing (DO
+# NOTHING: SQLite checks the key before the link_id, which tests/test_storage.py holds it to), so
+# its count of rows says whether the rule was there;
 # REPLACE then replaces the rule's list and link_id in place, keeping its link_id where none is
 # given, and removes any other rule that held that link_id (OR REPLACE).
 CREATE = (
@@ -375,8 +376,8 @@ DELETE = "DELETE FROM rules WHERE forward_number = ?"
 
 
 def entities_text(entities):
-    """A rule's list of strings as `json.dumps` writes it, from its string encoder alone: a quarter
-    of the time, which a 10,000-item push notices."""
+    """A rule's list of strings, byte for byte as `json.dumps` writes it (the stored rules and the
+    history compare and count these bytes), without the encoder `json.dumps` sets up per call."""
     return f"[{', '.join(map(encode_basestring_ascii, entities))}]"
 
 

@@ -92,7 +92,9 @@ CREATED = (  # what the run and the README make: in the marker, removed at the e
     str(JOURNAL),
 )
 CHANGED = ("/etc/hosts", "/etc/nginx/nginx.conf", "/etc/nginx/sites-enabled/default")  # put back at the end
-WATCHED = ("/var/lib/nginx", "/var/log/nginx")  # what appears in them is nginx's of the run
+# What appears in these is the run's: nginx's files, the links update-ca-certificates makes to
+# its certificate (which it leaves, dangling, when the certificate goes).
+WATCHED = ("/var/lib/nginx", "/var/log/nginx", "/etc/ssl/certs")
 USERS = ("forwarding", "nginx")  # those the README adds; removed if the run added them
 
 
@@ -179,21 +181,24 @@ def exists(name, database):
     return subprocess.run(["getent", database, name], capture_output=True).returncode == 0
 
 
-def record(marker=MARKER):
+def record(marker=MARKER, created=CREATED, changed=CHANGED, watched=WATCHED, users=USERS, processes=True):
     """The marker, written before the run changes anything: what it is about to make (paths,
-    users, groups, processes) and copies of what it is about to change. undo() works from it."""
+    users, groups, processes) and copies of what it is about to change. undo() works from it.
+    A test gives its own paths, no users and no processes (`processes=False`)."""
     if marker.parent.exists():  # a run's, killed before its marker was written: it changed nothing
         shutil.rmtree(marker.parent)
     saved = marker.parent / "saved"
     saved.mkdir(parents=True)
     made = {
-        "created": [*CREATED, str(marker.parent / "workspace")],
-        "changed": {path: save(Path(path), saved / str(number)) for number, path in enumerate(CHANGED)},
-        "watched": {path: watch(Path(path)) for path in WATCHED if Path(path).is_dir()},
-        "users": [user for user in USERS if not exists(user, "passwd")],
-        "groups": [group for group in USERS if not exists(group, "group")],
-        "processes": {"journal": str(JOURNAL), "checkout": str(CHECKOUT), "nginx": not nginx_runs()},
-        "certificates": True,
+        "created": [*created, str(marker.parent / "workspace")],
+        "changed": {path: save(Path(path), saved / str(number)) for number, path in enumerate(changed)},
+        "watched": {path: watch(Path(path)) for path in watched if Path(path).is_dir()},
+        "users": [user for user in users if not exists(user, "passwd")],
+        "groups": [group for group in users if not exists(group, "group")],
+        "processes": {"journal": str(JOURNAL), "checkout": str(CHECKOUT), "nginx": not nginx_runs()}
+        if processes
+        else {},
+        "certificates": processes,
     }
     partial = marker.with_suffix(".partial")
     with partial.open("w") as file:

@@ -228,7 +228,7 @@ def run_service(name):
 
 def runtime_directory(name):
     """/run/<name>, for a plain name only: nothing above /run, nor /run itself, is ever removed."""
-    if not re.fullmatch(r"[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]*", name) or name in (".", ".."):
+    if not re.fullmatch(r"[A-Za-z0-9_@:][A-Za-z0-9_.@:-]*", name) or name in (".", ".."):
         raise Failed(f"RuntimeDirectory={name}: the stand-in takes a plain name under /run only")
     return Path("/run") / name
 

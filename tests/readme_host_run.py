@@ -24,8 +24,9 @@ anything it writes MARKER, which lists what it is about to make (paths, users, g
 copies of what it is about to change (/etc/hosts, nginx.conf, sites-enabled/default) and says
 which processes are its; undo() works from that marker alone. A run that was killed leaves the
 marker, and the next run undoes what it lists before it starts. logrotate, which the README
-installs, stays. Without a marker, a host with a path or the user of the service (DEPLOYED) is
-refused (exit status 2): its data is never moved, restored over or removed. It runs only when
+installs, stays. Without a marker, a host with the service's user or a path the run would make
+(CREATED, the service's DEPLOYED among them) is refused (exit status 2), changing nothing: its
+data is never moved, restored over or removed. It runs only when
 told the host may be changed while it runs (`--disposable-host`, as `.ci/run` says). `--clean`,
 for development, undoes what the marker lists.
 """

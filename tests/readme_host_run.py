@@ -16,27 +16,35 @@ HEAD; before "Upgrading" the upstream gets a new release, RELEASE, to pull), a s
 certificate for forwarding.example in /etc/ssl/forwarding/ (trusted by the system,
 forwarding.example being 127.0.0.1 in /etc/hosts), Litestream's replica directory, and nginx
 running, as Debian's package leaves it. Before and after some blocks it checks what the README
-promises there (Checks). It stops at the first failure, naming the block's line in README.md,
-and stops every process it started before it exits.
+promises there (Checks). It stops at the first failure, naming the block's line in README.md.
 
-It adds users, writes /etc, /opt/forwarding, /var/lib/forwarding, /srv and binds ports 80, 443
-and 8081: it runs only when told the host is disposable (`--disposable-host`, as `.ci/run` says).
-`--clean`, for development only, undoes what a run did, so that it can run again.
+It adds users, writes /etc, /opt/forwarding, /var/lib/forwarding, /var/backups, /srv and binds
+ports 80, 443 and 8081, and at its end, passed or failed, undoes all of it: before it changes
+anything it writes MARKER, which lists what it is about to make (paths, users, groups), keeps
+copies of what it is about to change (/etc/hosts, nginx.conf, sites-enabled/default) and says
+which processes are its; undo() works from that marker alone. A run that was killed leaves the
+marker, and the next run undoes what it lists before it starts. logrotate, which the README
+installs, stays. Without a marker, a host with the service's user or a path the run would make
+(CREATED, the service's DEPLOYED among them) is refused (exit status 2), changing nothing: its
+data is never moved, restored over or removed. It runs only when
+told the host may be changed while it runs (`--disposable-host`, as `.ci/run` says). `--clean`,
+for development, undoes what the marker lists.
 """
 
 import argparse
 import contextlib
+import glob
 import hashlib
 import json
 import os
 import pty
+import pwd
 import re
 import select
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,26 +68,35 @@ SITE = "forwarding.example"
 CHECKOUT = Path("/opt/forwarding")
 JOURNAL = Path("/run/readme-host-run")  # the stand-in's state: pids, logs
 BLOCK_TIMEOUT = 300  # seconds for one block: Deploying builds the virtualenv
-MADE = [  # what a run makes, removed by --clean
+MARKER = Path("/var/lib/readme-host-run/made.json")  # outside every path the README writes
+# A host with any of these, or with the service's user, may run the service: the run refuses it.
+DEPLOYED = (
     "/opt/forwarding",
     "/etc/forwarding",
     "/var/lib/forwarding",
-    "/var/lib/forwarding.lost",
+    "/var/lib/forwarding.lost-*",
     "/var/backups/forwarding",
     "/srv/forwarding-replica",
+    "/etc/systemd/system/forwarding*.service",
+)
+DEPLOYED_USERS = ("forwarding",)
+CREATED = (  # what the run and the README make: in the marker, removed at the end
+    *DEPLOYED,
     "/etc/ssl/forwarding",
     "/usr/local/bin/forwarding",
-    "/usr/local/share/ca-certificates/forwarding.example.crt",
+    f"/usr/local/share/ca-certificates/{SITE}.crt",
     "/etc/nginx/conf.d/forwarding.conf",
     "/etc/nginx/conf.d/forwarding.plain-http.conf",
     "/etc/nginx/forwarding",
-    "/var/log/nginx/forwarding.access.log",
-    "/var/log/nginx/forwarding.error.log",
-    *(f"/etc/systemd/system/{name}" for name in ("forwarding.service", "forwarding.service.d")),
-    *(f"/etc/systemd/system/forwarding-{name}" for name in ("litestream.service", "litestream.service.d")),
-    *(f"/etc/systemd/system/forwarding-backup.{kind}" for kind in ("service", "timer")),
+    "/etc/systemd/system/forwarding*.service.d",
+    "/etc/systemd/system/forwarding-backup.timer",
     str(JOURNAL),
-]
+)
+CHANGED = ("/etc/hosts", "/etc/nginx/nginx.conf", "/etc/nginx/sites-enabled/default")  # put back at the end
+# What appears in these is the run's: nginx's files, the links update-ca-certificates makes to
+# its certificate (which it leaves, dangling, when the certificate goes).
+WATCHED = ("/var/lib/nginx", "/var/log/nginx", "/etc/ssl/certs")
+USERS = ("forwarding", "nginx")  # those the README adds; removed if the run added them
 
 
 @dataclass
@@ -149,8 +166,127 @@ def git(*arguments, cwd):
     run("git", "-c", "user.name=readme host run", "-c", "user.email=run@readme.invalid", *arguments, cwd=cwd)
 
 
+def not_fresh(deployed=CREATED, users=DEPLOYED_USERS):
+    """Why this host may run the service (a path of it, or its user), or holds what the run
+    would make (and so remove), None for a fresh host."""
+    for pattern in deployed:
+        if found := sorted(glob.glob(pattern)):
+            return f"{found[0]} exists"
+    for user in users:
+        if exists(user, "passwd"):
+            return f"a user {user!r} exists"
+    return None
+
+
+def exists(name, database):
+    return subprocess.run(["getent", database, name], capture_output=True).returncode == 0
+
+
+def record(marker=MARKER, created=CREATED, changed=CHANGED, watched=WATCHED, users=USERS, processes=True):
+    """The marker, written before the run changes anything: what it is about to make (paths,
+    users, groups, processes) and copies of what it is about to change. undo() works from it.
+    A test gives its own paths, no users and no processes (`processes=False`)."""
+    if marker.parent.exists():  # a run's, killed before its marker was written: it changed nothing
+        shutil.rmtree(marker.parent)
+    saved = marker.parent / "saved"
+    saved.mkdir(parents=True)
+    made = {
+        "created": [*created, str(marker.parent / "workspace")],
+        "changed": {path: save(Path(path), saved / str(number)) for number, path in enumerate(changed)},
+        "watched": {path: watch(Path(path)) for path in watched if Path(path).is_dir()},
+        "users": [user for user in users if not exists(user, "passwd")],
+        "groups": [group for group in users if not exists(group, "group")],
+        "processes": {"journal": str(JOURNAL), "checkout": str(CHECKOUT), "nginx": not nginx_runs()}
+        if processes
+        else {},
+        "certificates": processes,
+    }
+    partial = marker.with_suffix(".partial")
+    with partial.open("w") as file:
+        json.dump(made, file, indent=1)
+        file.flush()
+        os.fsync(file.fileno())
+    partial.rename(marker)
+    return made
+
+
+def save(path, copy):
+    if path.is_symlink():
+        return {"symlink": os.readlink(path)}
+    if not path.exists():
+        return {"absent": True}
+    shutil.copy2(path, copy)
+    stat = path.stat()
+    return {"copy": str(copy), "owner": [stat.st_uid, stat.st_gid], "mode": stat.st_mode & 0o7777}
+
+
+def watch(directory):
+    stat = directory.stat()
+    return {
+        "entries": sorted(os.listdir(directory)),
+        "owner": [stat.st_uid, stat.st_gid],
+        "mode": stat.st_mode & 0o7777,
+    }
+
+
+def nginx_runs():
+    return subprocess.run(["pgrep", "-f", "^nginx: master process"], capture_output=True).returncode == 0
+
+
+def undo(marker=MARKER):
+    """The host as the marker says it was: the run's processes stopped, what it made removed,
+    what it changed put back, its users and certificate gone; then the marker. Run again after a
+    failure part-way, it goes on where that stopped. Every path comes from the marker."""
+    made = json.loads(marker.read_text())
+    stop_everything(made["processes"], made["users"])
+    for pattern in made["created"]:
+        for path in map(Path, glob.glob(pattern)):
+            remove(path)
+    for path, saved in made["changed"].items():
+        restore(Path(path), saved)
+    for directory, before in made["watched"].items():
+        for name in set(os.listdir(directory)) - set(before["entries"]):
+            remove(Path(directory) / name)
+        os.chown(directory, *before["owner"])
+        os.chmod(directory, before["mode"])
+    for user in made["users"]:
+        if exists(user, "passwd"):
+            run("userdel", user)
+    for group in made["groups"]:
+        if exists(group, "group"):
+            run("groupdel", group)
+    if made["certificates"]:
+        run("update-ca-certificates")
+    if not made["processes"].get("nginx", True):  # nginx ran before: on its own settings again
+        run("nginx", "-s", "reload")
+    shutil.rmtree(marker.parent)
+
+
+def remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def restore(path, saved):
+    if "symlink" in saved:
+        if not (path.is_symlink() and os.readlink(path) == saved["symlink"]):
+            remove(path)
+            path.symlink_to(saved["symlink"])
+    elif "copy" in saved:
+        if path.is_symlink() or path.is_dir():
+            remove(path)
+        shutil.copyfile(saved["copy"], path)  # in place: /etc/hosts may be a mount
+        os.chown(path, *saved["owner"])
+        os.chmod(path, saved["mode"])
+    else:
+        remove(path)
+
+
 def prepare(workspace):
     """What the README leaves to the operator, on a fresh host."""
+    workspace.mkdir(mode=0o700)
     upstream = workspace / "upstream"
     git("clone", "-q", str(ROOT), str(upstream), cwd=workspace)
     git("clone", "-q", str(upstream), str(CHECKOUT), cwd=workspace)
@@ -174,8 +310,8 @@ def prepare(workspace):
     return upstream
 
 
-def standin(*arguments):
-    return run(sys.executable, str(STANDIN), *arguments, env={**os.environ, "SYSTEMD_STANDIN_STATE": str(JOURNAL)})
+def standin(*arguments, journal=JOURNAL):
+    return run(sys.executable, str(STANDIN), *arguments, env={**os.environ, "SYSTEMD_STANDIN_STATE": str(journal)})
 
 
 def journal(unit):
@@ -183,38 +319,37 @@ def journal(unit):
     return path.read_text(errors="replace") if path.exists() else ""
 
 
-def stop_everything():
-    """Every process the run started: the units, nginx, and whatever runs a program of the
-    checkout (a drill's uWSGI that a failed block left behind)."""
-    for unit in ("forwarding-backup.timer", "forwarding-litestream", "forwarding", "nginx"):
+def stop_everything(processes, users):
+    """Every process the run started: the units, nginx if it did not run before, whatever runs a
+    program of the checkout (a drill's uWSGI that a failed block left behind), and every process
+    of the users it added."""
+    if Path(processes.get("journal", "/nonexistent")).is_dir():
+        for unit in ("forwarding-backup.timer", "forwarding-litestream", "forwarding"):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                standin("systemctl", "stop", unit, journal=processes["journal"])
+    if processes.get("nginx"):
         with contextlib.suppress(subprocess.CalledProcessError):
-            standin("systemctl", "stop", unit)
-    for proc in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            if Path(os.readlink(proc / "exe")).is_relative_to(CHECKOUT):
+            standin("systemctl", "stop", "nginx", journal=processes["journal"])
+    checkout = Path(processes.get("checkout", "/nonexistent"))
+    uids = set()
+    for user in users:
+        with contextlib.suppress(KeyError):
+            uids.add(pwd.getpwnam(user).pw_uid)
+    deadline = time.monotonic() + 10
+    while (left := [proc for proc in Path("/proc").glob("[0-9]*") if ours(proc, checkout, uids)]) and (
+        time.monotonic() < deadline
+    ):
+        for proc in left:
+            with contextlib.suppress(OSError):
                 os.kill(int(proc.name), signal.SIGKILL)
+        time.sleep(0.2)
 
 
-def clean():
-    """For development only: the host as it was before a run (logrotate stays installed)."""
-    stop_everything()
-    for path in map(Path, MADE):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    hosts = Path("/etc/hosts")
-    hosts.write_text(hosts.read_text().replace(f"127.0.0.1 {SITE}\n", ""))
-    run("update-ca-certificates")
-    nginx_conf = Path("/etc/nginx/nginx.conf")
-    nginx_conf.write_text(re.sub(r"(?m)^user nginx;", "user www-data;", nginx_conf.read_text()))
-    for temp in Path("/var/lib/nginx").iterdir():
-        shutil.rmtree(temp)
-    default = Path("/etc/nginx/sites-enabled/default")
-    if not default.is_symlink():
-        default.symlink_to("/etc/nginx/sites-available/default")
-    for user in ("nginx", "forwarding"):
-        subprocess.run(["userdel", user], capture_output=True)
+def ours(proc, checkout, uids):
+    try:
+        return Path(os.readlink(proc / "exe")).is_relative_to(checkout) or proc.stat().st_uid in uids
+    except OSError:  # gone, or a kernel thread
+        return False
 
 
 # --- the blocks ------------------------------------------------------------------------------------
@@ -299,17 +434,21 @@ def run_session(block, env):
 # --- what the README promises after some blocks -----------------------------------------------------
 
 
-def curl(*arguments):
-    """What curl prints: the body, then the status on a line of its own. A refused connection
-    is tried again for a few seconds: `nginx -s reload` returns before nginx listens anew."""
+def curl(url, *arguments, user=None):
+    """What curl prints: the body, then the status on a line of its own. The URL (a login's has
+    the password's MD5) and the user go on curl's standard input, which no other user reads, as
+    a command line is in `ps`. A refused connection is tried again for a few seconds: `nginx -s
+    reload` returns before nginx listens anew."""
+    config = f'url = "{url}"\n' + (f'user = "{user}"\n' if user else "")
     return run(
         *("curl", "-s", "--max-time", "10", "--retry", "5", "--retry-connrefused", "--retry-delay", "1"),
-        *("-w", "\n%{http_code}", *arguments),
+        *("-w", "\n%{http_code}", *arguments, "-K", "-"),
+        input=config,
     )
 
 
-def answer(url, *arguments, status="200"):
-    body, _, got = curl(*arguments, url).rpartition("\n")
+def answer(url, *arguments, status="200", user=None):
+    body, _, got = curl(url, *arguments, user=user).rpartition("\n")
     if got != status:
         raise Failure(f"{url}: {got} {body}, not {status}")
     return body
@@ -324,14 +463,15 @@ def login(password, status="200"):
 
 
 def rule(number):
-    return answer(f"https://{SITE}/api/v1/forward/item/{number}", "-u", f"admin:{PASSWORD}")
+    return answer(f"https://{SITE}/api/v1/forward/item/{number}", user=f"admin:{PASSWORD}")
 
 
 def put_rule(number):
     body = json.dumps({"forward_entity_list": [f"sip:{number}@sip.bas-ip.com"]})
     answer(
         f"https://{SITE}/api/v1/forward/item/{number}",
-        *("-u", f"admin:{PASSWORD}", "-H", "Content-Type: application/json", "--data-binary", body),
+        *("-H", "Content-Type: application/json", "--data-binary", body),
+        user=f"admin:{PASSWORD}",
     )
 
 
@@ -389,7 +529,7 @@ class Checks:
         self.before = {
             "git -C /opt/forwarding pull --ff-only": self.release_upstream,
             "made by a newer forwarding": self.newer_schema_refused,
-            "mv /var/lib/forwarding /var/lib/forwarding.lost": self.replicated,
+            'mv /var/lib/forwarding "/var/lib/forwarding.lost-': self.replicated,
             ".venv/bin/litestream status -config deploy/litestream.yml": self.replica_current,
         }
         self.after = {
@@ -553,36 +693,51 @@ def checking(block, when, keyed, *printed):
 
 def main(arguments=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--disposable-host", action="store_true", help="this host may be changed for good")
-    parser.add_argument("--clean", action="store_true", help="for development: undo what a run did")
+    parser.add_argument("--disposable-host", action="store_true", help="this host may be changed while it runs")
+    parser.add_argument("--clean", action="store_true", help="for development: undo what the marker lists")
     options = parser.parse_args(arguments)
     if not options.disposable_host or os.geteuid() != 0:
         parser.error("this adds users and writes /etc, /opt and /var: run it as root with --disposable-host")
     if options.clean:
-        return clean()
-    if CHECKOUT.exists():
-        parser.error(f"{CHECKOUT} exists: not a fresh host (--clean undoes a previous run)")
+        if not MARKER.exists():
+            print(f"readme_host_run: no {MARKER}: nothing of a run is left to undo")
+            return 0
+        undo()
+        print(f"readme_host_run: undid what {MARKER} listed")
+        return 0
+    if MARKER.exists():
+        print(f"readme_host_run: a run did not finish: undoing what {MARKER} lists first", file=sys.stderr)
+        undo()
+    if reason := not_fresh():
+        print(
+            f"readme_host_run: refused: {reason}, so the service may run here; this run changes nothing",
+            file=sys.stderr,
+        )
+        return 2
     if run("git", "status", "--porcelain", cwd=ROOT):
         print("readme_host_run: uncommitted changes are not in the clone, the README's are", file=sys.stderr)
     blocks = host_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="readme-host-run-") as workspace:
-        workspace = Path(workspace)
+    # A CI timeout's SIGTERM still undoes the run (finally); a SIGKILL leaves the marker to the next.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    record()
+    try:
+        workspace = MARKER.parent / "workspace"
+        upstream = prepare(workspace)
         (workspace / "bin").mkdir()
         stand_in_programs(workspace / "bin")
-        try:
-            upstream = prepare(workspace)
-            run_blocks(blocks, Checks(upstream, blocks), block_environment(workspace / "bin"))
-        except (Failure, subprocess.CalledProcessError) as failure:
-            details = f"{failure}\n{failure.stderr}" if isinstance(failure, subprocess.CalledProcessError) else failure
-            print(f"\nreadme_host_run: FAILED: {details}", file=sys.stderr)
-            for unit in ("forwarding", "forwarding-litestream"):
-                print(f"--- journal of {unit} (last lines)\n{journal(unit)[-3000:]}", file=sys.stderr)
-            return 1
-        finally:
-            stop_everything()
+        run_blocks(blocks, Checks(upstream, blocks), block_environment(workspace / "bin"))
+    except (Failure, subprocess.CalledProcessError) as failure:
+        details = f"{failure}\n{failure.stderr}" if isinstance(failure, subprocess.CalledProcessError) else failure
+        print(f"\nreadme_host_run: FAILED: {details}", file=sys.stderr)
+        for unit in ("forwarding", "forwarding-litestream"):
+            print(f"--- journal of {unit} (last lines)\n{journal(unit)[-3000:]}", file=sys.stderr)
+        return 1
+    finally:
+        undo()
     ran = sum(block.kind != "output" for block in blocks)
-    print(f"\nreadme_host_run: {ran} blocks ran as the README says, in {time.monotonic() - started:.0f} s")
+    took = time.monotonic() - started
+    print(f"\nreadme_host_run: {ran} blocks ran as the README says, in {took:.0f} s; the host is as it was")
     return 0
 
 

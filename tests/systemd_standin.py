@@ -23,6 +23,7 @@ import os
 import pwd
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -133,7 +134,7 @@ def make_directories(unit):
     settings = process_settings(unit)
     for key, base in (("StateDirectory", "/var/lib"), ("RuntimeDirectory", "/run")):
         for name in (last(unit, key) or "").split():
-            path = Path(base) / name
+            path = runtime_directory(name) if key == "RuntimeDirectory" else Path(base) / name
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, settings["user"], settings["group"])
             path.chmod(int(last(unit, f"{key}Mode", "0755"), 8))
@@ -147,12 +148,34 @@ def state(name, suffix):
     return STATE / f"{full_name(name)}.{suffix}"
 
 
-def alive(pid_file):
+def started_at(pid):
+    """The process's start time (clock ticks since boot, /proc/<pid>/stat), None if it is gone."""
     try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
-    return True
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None
+
+
+def recorded_pid(pid_file):
+    """The pid in `pid_file` if that process still runs: the one started, not a later process
+    given the same number (its start time is kept beside the pid, in a `.started` file)."""
+    try:
+        pid = int(pid_file.read_text())
+        recorded = pid_file.with_suffix(".started")
+        expected = int(recorded.read_text()) if recorded.exists() else None
+    except (FileNotFoundError, ValueError):
+        return None
+    now = started_at(pid)
+    return pid if now is not None and expected in (None, now) else None
+
+
+def alive(pid_file):
+    return recorded_pid(pid_file) is not None
+
+
+def record_pid(name, pid):
+    state(name, "started").write_text(str(started_at(pid)))
+    state(name, "pid").write_text(str(pid))
 
 
 def supervise(name):
@@ -162,7 +185,7 @@ def supervise(name):
     finally:
         if not state(name, "ready").exists():
             state(name, "failed").touch()
-        for suffix in ("pid", "ready", "notify"):
+        for suffix in ("pid", "started", "ready", "notify"):
             state(name, suffix).unlink(missing_ok=True)
 
 
@@ -175,12 +198,14 @@ def run_service(name):
         path.unlink(missing_ok=True)
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(path))
-        path.chmod(0o666)
+        # Only the service's user may say it is ready, as with systemd's socket.
+        os.chown(path, settings["user"], settings["group"])
+        path.chmod(0o600)
         notify.settimeout(0.2)
         settings["env"]["NOTIFY_SOCKET"] = str(path)
     (argv,) = [command_line(value) for value in unit["Service.ExecStart"]]
     process = subprocess.Popen(argv, process_group=0, **settings)
-    state(name, "pid").write_text(str(process.pid))
+    record_pid(name, process.pid)
     if notify is None:
         state(name, "ready").touch()
     while process.poll() is None:
@@ -198,7 +223,14 @@ def run_service(name):
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     for directory in (last(unit, "RuntimeDirectory") or "").split():
-        subprocess.run(["rm", "-rf", f"/run/{directory}"], check=True)
+        shutil.rmtree(runtime_directory(directory), ignore_errors=True)
+
+
+def runtime_directory(name):
+    """/run/<name>, for a plain name only: nothing above /run, nor /run itself, is ever removed."""
+    if not re.fullmatch(r"[A-Za-z0-9_@:][A-Za-z0-9_.@:-]*", name) or name in (".", ".."):
+        raise Failed(f"RuntimeDirectory={name}: the stand-in takes a plain name under /run only")
+    return Path("/run") / name
 
 
 def start(name):
@@ -246,10 +278,10 @@ def stop(name):
     if full_name(name) == "nginx.service":
         return nginx_stop()
     pid_file = state(name, "pid")
-    if not alive(pid_file):
+    pid = recorded_pid(pid_file)
+    if pid is None:  # gone, or its number is another process's now
         return
     unit = read_unit(full_name(name))
-    pid = int(pid_file.read_text())
     os.kill(pid, signal.Signals[last(unit, "KillSignal", "SIGTERM")])
     if not wait_gone(pid_file, int(last(unit, "TimeoutStopSec", "90"))):
         with contextlib.suppress(ProcessLookupError):
@@ -266,7 +298,12 @@ def wait_gone(path, timeout):
 
 
 def nginx_running():
-    return alive(NGINX_PID)
+    """nginx's master runs: the pid in its pid file is a process that says it is."""
+    try:
+        pid = int(NGINX_PID.read_text())
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"nginx: master process")
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return False
 
 
 def nginx_start():

@@ -4,14 +4,38 @@ none is skipped; each runs on its own in a fresh shell, using no variable that a
 set; and each line that needs systemd as PID 1 says so (`# systemd`), so that a run where
 systemd is not PID 1 knows what to replace."""
 
+import json
+import os
 import re
 import signal
 import textwrap
 
 import pytest
 
-from tests.readme_host_run import MARKS, ROOT, SYSTEMD_MARK, Block, Checks, host_blocks
-from tests.systemd_standin import Failed, command_line, environment_file, last, parse_unit, process_settings, read_unit
+from tests.readme_host_run import (
+    CREATED,
+    MARKS,
+    ROOT,
+    SYSTEMD_MARK,
+    Block,
+    Checks,
+    host_blocks,
+    not_fresh,
+    record,
+    undo,
+)
+from tests.systemd_standin import (
+    Failed,
+    command_line,
+    environment_file,
+    last,
+    parse_unit,
+    process_settings,
+    read_unit,
+    recorded_pid,
+    runtime_directory,
+    started_at,
+)
 
 
 def readme_blocks():
@@ -194,3 +218,124 @@ def test_an_empty_value_empties_a_list():
 def test_a_missing_unit_is_named(tmp_path):
     with pytest.raises(Failed, match="Unit y.service not found"):
         read_unit("y.service", tmp_path)
+
+
+def test_a_host_with_any_path_of_the_service_or_its_user_is_refused(tmp_path):
+    (tmp_path / "etc").mkdir()
+    paths = [f"{tmp_path}/etc/forwarding", f"{tmp_path}/etc/forwarding*.service"]
+    assert not_fresh(paths, users=()) is None
+    (tmp_path / "etc" / "forwarding-litestream.service").write_text("")
+    assert not_fresh(paths, users=()) == f"{tmp_path}/etc/forwarding-litestream.service exists"
+    assert not_fresh([], users=("root",)) == "a user 'root' exists"
+    assert not_fresh([], users=("no-such-user-of-readme-host-run",)) is None
+
+
+def test_the_run_refuses_every_path_of_the_service():
+    assert {
+        "/opt/forwarding",
+        "/etc/forwarding",
+        "/var/lib/forwarding",
+        "/var/backups/forwarding",
+        "/srv/forwarding-replica",
+        "/etc/systemd/system/forwarding*.service",
+    } <= set(CREATED)
+
+
+def test_the_marker_lists_what_the_run_makes_and_undo_puts_the_host_back(tmp_path):
+    host, marker = tmp_path / "host", tmp_path / "state" / "made.json"
+    (host / "etc" / "sites").mkdir(parents=True)
+    (host / "var" / "nginx").mkdir(parents=True)
+    (host / "var" / "nginx" / "old").write_text("kept")
+    hosts = host / "etc" / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    hosts.chmod(0o640)
+    (host / "etc" / "sites" / "default").symlink_to("../available/default")
+    (host / "unrelated").write_text("kept")
+    made = record(
+        marker,
+        created=[f"{host}/opt", f"{host}/var/lost-*"],
+        changed=[str(hosts), f"{host}/etc/sites/default", f"{host}/etc/absent.conf"],
+        watched=[f"{host}/var/nginx"],
+        users=(),
+        processes=False,
+    )
+    assert json.loads(marker.read_text()) == made
+    assert made["users"] == made["groups"] == [] and made["processes"] == {}
+
+    # What a run does:
+    (marker.parent / "workspace" / "upstream").mkdir(parents=True)
+    (host / "opt" / "checkout").mkdir(parents=True)
+    (host / "var" / "lost-20260101T000000Z" / "db").mkdir(parents=True)
+    (host / "var" / "lost-20260102T000000Z").mkdir()
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 forwarding.example\n")
+    hosts.chmod(0o644)
+    (host / "etc" / "sites" / "default").unlink()
+    (host / "etc" / "absent.conf").write_text("made")
+    (host / "var" / "nginx" / "body").mkdir()
+    (host / "var" / "nginx").chmod(0o700)
+
+    undo(marker)
+    assert sorted(path.relative_to(host).as_posix() for path in host.rglob("*")) == [
+        "etc",
+        "etc/hosts",
+        "etc/sites",
+        "etc/sites/default",
+        "unrelated",
+        "var",
+        "var/nginx",
+        "var/nginx/old",
+    ]
+    assert hosts.read_text() == "127.0.0.1 localhost\n"
+    assert oct(hosts.stat().st_mode & 0o777) == "0o640"
+    assert os.readlink(host / "etc" / "sites" / "default") == "../available/default"
+    assert oct((host / "var" / "nginx").stat().st_mode & 0o777) == "0o755"
+    assert (host / "var" / "nginx" / "old").read_text() == "kept"
+    assert not marker.parent.exists()
+
+
+def test_undo_goes_on_where_an_undo_cut_off_stopped(tmp_path):
+    host, marker = tmp_path / "host", tmp_path / "state" / "made.json"
+    host.mkdir()
+    record(marker, created=[f"{host}/made"], changed=[], watched=[], users=(), processes=False)
+    (host / "made").mkdir()
+    (host / "made" / "file").write_text("")
+    made = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**made, "watched": {f"{host}/gone": {}}}))  # fails part-way
+    with pytest.raises(FileNotFoundError):
+        undo(marker)
+    assert not (host / "made").exists() and marker.exists()
+    marker.write_text(json.dumps(made))
+    undo(marker)
+    assert not marker.parent.exists() and list(host.iterdir()) == []
+
+
+def test_a_stale_state_directory_without_its_marker_is_replaced(tmp_path):
+    marker = tmp_path / "state" / "made.json"
+    (marker.parent / "saved").mkdir(parents=True)
+    (marker.parent / "saved" / "0").write_text("from a run killed before its marker")
+    made = record(marker, created=[], changed=[], watched=[], users=(), processes=False)
+    assert sorted(os.listdir(marker.parent)) == ["made.json", "saved"] and made["changed"] == {}
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../etc", "a/b", "/etc", "a b", "-rf"])
+def test_a_runtime_directory_is_a_plain_name_under_run(name):
+    with pytest.raises(Failed, match="a plain name under /run only"):
+        runtime_directory(name)
+
+
+def test_a_runtime_directory_of_a_plain_name():
+    assert str(runtime_directory("forwarding")) == "/run/forwarding"
+
+
+def test_a_pid_is_the_service_only_while_its_start_time_is_the_one_recorded(tmp_path):
+    pid_file = tmp_path / "x.service.pid"
+    pid_file.write_text(str(os.getpid()))
+    assert recorded_pid(pid_file) == os.getpid()  # no start time recorded: the pid alone
+    (tmp_path / "x.service.started").write_text(str(started_at(os.getpid())))
+    assert recorded_pid(pid_file) == os.getpid()
+    (tmp_path / "x.service.started").write_text(str(started_at(os.getpid()) - 1))  # the number reused
+    assert recorded_pid(pid_file) is None
+    pid_file.write_text("0x")
+    assert recorded_pid(pid_file) is None
+    (tmp_path / "x.service.pid").unlink()
+    assert recorded_pid(pid_file) is None

@@ -13,7 +13,8 @@ marked active. nginx is Debian's package,
 driven with `nginx` and `nginx -s`. `journalctl` ignores `--since` (everything was logged today)
 and `-f` prints what is there and exits.
 
-Run as `python3 systemd_standin.py systemctl ARGS` (or `journalctl`); stdlib only.
+Run as `.venv/bin/python tests/systemd_standin.py systemctl ARGS` (or `journalctl`): the standard
+library and `forwarding.envfile`.
 """
 
 import argparse
@@ -30,6 +31,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from forwarding import envfile
 
 UNITS = Path("/etc/systemd/system")
 STATE = Path(os.environ.get("SYSTEMD_STANDIN_STATE", "/run/systemd-standin"))
@@ -95,15 +98,8 @@ def command_line(value):
 
 
 def environment_file(path):
-    """`KEY=value` lines; `#` and `;` start comments, quotes around a value are dropped."""
-    found = {}
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line and line[0] not in "#;" and "=" in line:
-            key, value = line.split("=", 1)
-            value = value.strip()
-            found[key.strip()] = value[1:-1] if value[:1] in "'\"" and value[-1:] == value[:1] else value
-    return found
+    """The variables of an `EnvironmentFile`, read as the `forwarding` command reads the service's."""
+    return envfile.parse(Path(path).read_text(), path)
 
 
 def process_settings(unit):

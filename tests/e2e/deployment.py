@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from forwarding import envfile
 from forwarding.storage import Storage
 from tests.helpers import MD5_123456, stored_rules
 
@@ -180,8 +181,8 @@ def uwsgi_request(path, variables):
 
 def environment_file():
     """deploy/forwarding.env, the service's shipped environment, as a dict."""
-    lines = (ROOT / "deploy" / "forwarding.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    path = ROOT / "deploy" / "forwarding.env"
+    return envfile.parse(path.read_text(), path)
 
 
 class Uwsgi:

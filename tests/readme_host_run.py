@@ -34,7 +34,6 @@ for development, undoes what the marker lists.
 import argparse
 import contextlib
 import glob
-import hashlib
 import json
 import os
 import pty
@@ -49,6 +48,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import md5
 from tests.systemd_standin import environment_file
 from tests.test_readme import commands, matches, run_in_one_session
 
@@ -452,10 +452,6 @@ def answer(url, *arguments, status="200", user=None):
     if got != status:
         raise Failure(f"{url}: {got} {body}, not {status}")
     return body
-
-
-def md5(text):
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 def login(password, status="200"):

@@ -3,7 +3,6 @@ log. (Expired tokens refused and purged: test_auth.py.)"""
 
 import base64
 import datetime
-import hashlib
 import logging
 import re
 import sqlite3
@@ -24,6 +23,7 @@ from tests.helpers import (
     item,
     local,
     log_in,
+    md5,
     result,
 )
 
@@ -235,23 +235,23 @@ def test_no_secret_reaches_the_log(app, client, repo, caplog):
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger=app.logger.name)
     password, wrong = "Tr0ub4dor&3", "correct horse"
-    md5 = {plain: hashlib.md5(plain.encode()).hexdigest() for plain in (password, wrong)}
-    repo.access.set_account("admin", generate_password_hash(md5[password], "pbkdf2:sha256:1"))  # quick to check
+    md5s = {plain: md5(plain) for plain in (password, wrong)}
+    repo.access.set_account("admin", generate_password_hash(md5s[password], "pbkdf2:sha256:1"))  # quick to check
     secrets = {password, wrong}
     for plain in (password, wrong):
-        secrets |= {md5[plain], md5[plain].upper(), base64.b64encode(f"admin:{plain}".encode()).decode()}
+        secrets |= {md5s[plain], md5s[plain].upper(), base64.b64encode(f"admin:{plain}".encode()).decode()}
 
-    token = log_in(client, password=md5[password].upper()).get_json()["token"]
+    token = log_in(client, password=md5s[password].upper()).get_json()["token"]
     secrets.add(token)
     client.get(ITEMS, headers=bearer(token))
     client.get(ITEMS, headers=bearer(token[:-1] + "x"))
     client.get(ITEMS, headers=basic("admin", password))
     for _ in range(10):  # until throttled (the default), and once more
-        log_in(client, password=md5[wrong])
+        log_in(client, password=md5s[wrong])
         client.get(ITEMS, headers=basic("admin", wrong))
-        log_in(client, username=password, password=md5[password])  # the password typed as the username
-    log_in(client, password=md5[password])
-    log_in(client, username=password, password=md5[password])
+        log_in(client, username=password, password=md5s[password])  # the password typed as the username
+    log_in(client, password=md5s[password])
+    log_in(client, username=password, password=md5s[password])
 
     assert "refused unchecked" in caplog.text  # the throttling was logged
     assert "for another username from 127.0.0.1 within" in caplog.text
